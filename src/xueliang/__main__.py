@@ -1,0 +1,5 @@
+"""``python -m xueliang``."""
+
+from xueliang.cli import main
+
+main()

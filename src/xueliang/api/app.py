@@ -1,0 +1,26 @@
+"""The app factory: assembles routers and middleware, nothing else."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from xueliang import __version__
+from xueliang.api.context import PlatformContext
+from xueliang.api.routers import channels, devices, health, regions
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(context: PlatformContext) -> FastAPI:
+    app = FastAPI(
+        title="xueliang",
+        version=__version__,
+        summary="City public video network platform (雪亮工程)",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.context = context
+    for module in (health, channels, devices, regions):
+        app.include_router(module.router, prefix=API_PREFIX)
+    return app

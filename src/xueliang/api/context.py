@@ -1,0 +1,27 @@
+"""What the API needs from the running platform: settings, database and the live planes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from xueliang.config import Settings
+from xueliang.db import create_engine, session_factory
+
+__all__ = ["PlatformContext"]
+
+
+@dataclass(slots=True)
+class PlatformContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def open(cls, settings: Settings) -> PlatformContext:
+        engine = create_engine(settings.database_url)
+        return cls(settings=settings, engine=engine, sessions=session_factory(engine))
+
+    async def close(self) -> None:
+        await self.engine.dispose()

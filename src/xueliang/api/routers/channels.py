@@ -1,0 +1,117 @@
+"""Channels (通道/点位), addressed by GB ID."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from sqlalchemy import select
+
+from xueliang.api.deps import SessionDep, SettingsDep
+from xueliang.api.schemas import ChannelPublic, Page
+from xueliang.catalog import (
+    Channel,
+    ChannelFilter,
+    ChannelSource,
+    ChannelStatus,
+    Organization,
+    channel_query,
+    count_rows,
+)
+
+router = APIRouter(prefix="/channels", tags=["channels"])
+
+MAX_PAGE_SIZE = 1000
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if not text:
+        return None
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4 or not (values[0] <= values[2] and values[1] <= values[3]):
+        raise HTTPException(422, "bbox must be min_lon,min_lat,max_lon,max_lat")
+    return values  # type: ignore[return-value]
+
+
+async def org_paths(session: SessionDep, code: str | None) -> dict[str, str]:
+    if not code:
+        return {}
+    row = (
+        await session.execute(select(Organization.code, Organization.path).where(Organization.code == code))
+    ).first()
+    return {row[0]: row[1]} if row else {}
+
+
+def to_public(
+    channel: Channel, device_gb_id: str | None, org_code: str | None, org_name: str | None
+) -> ChannelPublic:
+    return ChannelPublic(
+        id=channel.gb_id,
+        name=channel.name,
+        device_id=device_gb_id,
+        civil_code=channel.civil_code,
+        organization=org_code,
+        organization_name=org_name,
+        point_class=channel.point_class,
+        source=channel.source,
+        status=channel.status,
+        longitude=channel.longitude,
+        latitude=channel.latitude,
+        address=channel.address,
+        resolution=channel.resolution,
+        hd=channel.hd,
+        ptz_type=channel.ptz_type,
+        manufacturer=channel.manufacturer,
+        model=channel.model,
+        parent_id=channel.parent_id,
+        business_group_id=channel.business_group_id,
+        stream_url=channel.stream_url,
+        has_stream_credentials=bool(channel.stream_username or channel.stream_password),
+        updated_at=channel.updated_at,
+    )
+
+
+@router.get("", response_model=Page[ChannelPublic])
+async def list_channels(
+    session: SessionDep,
+    settings: SettingsDep,
+    status: ChannelStatus | None = None,
+    region: Annotated[str | None, Query(pattern=r"^\d{1,8}$", description="Civil-code prefix")] = None,
+    org: Annotated[str | None, Query(description="Organisation code (its subtree)")] = None,
+    point_class: Annotated[int | None, Query(alias="class", ge=1, le=9)] = None,
+    source: ChannelSource | None = None,
+    bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Name contains or GB ID starts with")] = None,
+    device: Annotated[str | None, Query(description="Device GB ID")] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
+) -> dict[str, Any]:
+    filters = ChannelFilter(
+        status=status.value if status else None,
+        region=region,
+        org=org,
+        point_class=point_class,
+        source=source.value if source else None,
+        bbox=parse_bbox(bbox),
+        q=q,
+        device=device,
+    )
+    statement = channel_query(filters, await org_paths(session, org))
+    total = await count_rows(session, statement)
+    rows = await session.execute(
+        statement.order_by(Channel.gb_id).limit(page_size).offset((page - 1) * page_size)
+    )
+    items = [to_public(*row) for row in rows]
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+@router.get("/{gb_id}", response_model=ChannelPublic)
+async def get_channel(session: SessionDep, gb_id: str) -> ChannelPublic:
+    statement = channel_query(ChannelFilter()).where(Channel.gb_id == gb_id)
+    row = (await session.execute(statement)).first()
+    if row is None:
+        raise HTTPException(404, f"channel {gb_id} not found")
+    return to_public(*row)

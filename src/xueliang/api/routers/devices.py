@@ -1,0 +1,77 @@
+"""Devices: GB/T 28181 devices and NVRs, lower platforms, RTSP cameras."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from sqlalchemy import func, select
+
+from xueliang.api.deps import SessionDep
+from xueliang.api.schemas import DevicePublic, Page
+from xueliang.catalog import Channel, ChannelStatus, Device, civil_code_range, count_rows
+from xueliang.gbcode import TYPE_CODES
+
+router = APIRouter(prefix="/devices", tags=["devices"])
+
+
+def _query(status: str | None, region: str | None, q: str | None) -> Any:
+    channels = select(func.count(Channel.id)).where(Channel.device_id == Device.id).scalar_subquery()
+    statement = select(Device, channels.label("channels"))
+    if status:
+        statement = statement.where(Device.status == status)
+    if region:
+        low, high = civil_code_range(region)
+        statement = statement.where(Device.civil_code >= low, Device.civil_code < high)
+    if q:
+        statement = statement.where(
+            Device.gb_id.startswith(q, autoescape=True) | Device.name.contains(q, autoescape=True)
+        )
+    return statement
+
+
+def to_public(device: Device, channels: int) -> DevicePublic:
+    return DevicePublic(
+        id=device.gb_id,
+        name=device.name,
+        kind=device.kind,
+        type_code=device.type_code,
+        type_name=TYPE_CODES.get(device.type_code, ("unknown", None))[0],
+        civil_code=device.civil_code,
+        manufacturer=device.manufacturer,
+        model=device.model,
+        firmware=device.firmware,
+        transport=device.transport,
+        address=device.address,
+        gb_version=device.gb_version,
+        status=device.status,
+        registered_at=device.registered_at,
+        last_seen_at=device.last_seen_at,
+        channels=channels,
+    )
+
+
+@router.get("", response_model=Page[DevicePublic])
+async def list_devices(
+    session: SessionDep,
+    status: ChannelStatus | None = None,
+    region: Annotated[str | None, Query(pattern=r"^\d{1,8}$")] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    statement = _query(status.value if status else None, region, q)
+    total = await count_rows(session, statement)
+    rows = await session.execute(
+        statement.order_by(Device.gb_id).limit(page_size).offset((page - 1) * page_size)
+    )
+    items = [to_public(device, channels) for device, channels in rows]
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+@router.get("/{gb_id}", response_model=DevicePublic)
+async def get_device(session: SessionDep, gb_id: str) -> DevicePublic:
+    row = (await session.execute(_query(None, None, None).where(Device.gb_id == gb_id))).first()
+    if row is None:
+        raise HTTPException(404, f"device {gb_id} not found")
+    return to_public(*row)

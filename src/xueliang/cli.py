@@ -1,0 +1,259 @@
+"""The ``xueliang`` command line (Typer). Each setting is a flag and an ``XUELIANG_*`` variable."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from xueliang.config import Settings, load_settings
+
+app = typer.Typer(
+    help="xueliang: a city public video network platform (雪亮工程).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+import_app = typer.Typer(help="Import the resource directory from CSV or XLSX.", no_args_is_help=True)
+export_app = typer.Typer(help="Export the resource directory to CSV or XLSX.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="TOML configuration file.", envvar="XUELIANG_CONFIG")
+]
+DataDirOpt = Annotated[Path | None, typer.Option(help="Data directory [XUELIANG_DATA_DIR].")]
+DbOpt = Annotated[
+    str | None, typer.Option(help="Database URL; default SQLite in the data directory [XUELIANG_DB].")
+]
+
+
+def _settings(config: Path | None, **overrides: Any) -> Settings:
+    try:
+        settings = load_settings(config, **overrides)
+    except (FileNotFoundError, ValueError) as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    return settings
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    db: DbOpt = None,
+    http: Annotated[
+        str | None, typer.Option(help="HTTP listen HOST:PORT [XUELIANG_HTTP] (127.0.0.1:8000).")
+    ] = None,
+    sip: Annotated[
+        str | None, typer.Option(help="SIP listen HOST:PORT, UDP and TCP [XUELIANG_SIP] (127.0.0.1:5060).")
+    ] = None,
+    sip_id: Annotated[
+        str | None, typer.Option(help="Platform SIP ID [XUELIANG_SIP_ID] (34020000002000000001).")
+    ] = None,
+    sip_domain: Annotated[
+        str | None, typer.Option(help="SIP domain / digest realm [XUELIANG_SIP_DOMAIN] (3402000000).")
+    ] = None,
+    sip_password: Annotated[
+        str | None, typer.Option(help="Default device password [XUELIANG_SIP_PASSWORD].")
+    ] = None,
+    keepalive_interval: Annotated[
+        float | None, typer.Option(help="Keepalive interval, s [XUELIANG_KEEPALIVE_INTERVAL] (60).")
+    ] = None,
+    keepalive_misses: Annotated[
+        int | None, typer.Option(help="Missed keepalives before offline [XUELIANG_KEEPALIVE_MISSES] (3).")
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="Zone for reports [XUELIANG_TIMEZONE] (Asia/Shanghai).")
+    ] = None,
+    point_classes: Annotated[
+        int | None, typer.Option(help="Point classes 1..N [XUELIANG_POINT_CLASSES] (3).")
+    ] = None,
+    log_level: Annotated[str | None, typer.Option(help="Log level [XUELIANG_LOG_LEVEL] (INFO).")] = None,
+) -> None:
+    """Run the platform: HTTP API and web on --http, SIP on --sip, data in --data-dir."""
+    from xueliang.platform import run_platform
+
+    settings = _settings(
+        config,
+        data_dir=data_dir,
+        db=db,
+        http=http,
+        sip=sip,
+        sip_id=sip_id,
+        sip_domain=sip_domain,
+        sip_password=sip_password,
+        keepalive_interval=keepalive_interval,
+        keepalive_misses=keepalive_misses,
+        timezone=timezone,
+        point_classes=point_classes,
+        log_level=log_level,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_platform(settings))
+
+
+@app.command()
+def demo(
+    channels: Annotated[int, typer.Option(min=1, help="Channels in the simulated city.")] = 20000,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Delete the demo data and start over.")] = False,
+    data_dir: Annotated[Path, typer.Option(help="Demo data directory.")] = Path("xueliang-demo"),
+    http: Annotated[str | None, typer.Option(help="HTTP listen HOST:PORT (127.0.0.1:8000).")] = None,
+    sip: Annotated[str | None, typer.Option(help="SIP listen HOST:PORT (127.0.0.1:5060).")] = None,
+) -> None:
+    """A whole simulated city on the embedded defaults: seed it, serve it, print the URL."""
+    from xueliang.demo.run import run_demo
+
+    settings = _settings(None, data_dir=data_dir, http=http, sip=sip)
+    try:
+        asyncio.run(run_demo(settings, channels=channels, fresh=fresh))
+    except KeyboardInterrupt:
+        typer.echo("demo stopped; run it again to resume, or with --fresh to start over")
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOpt = None, data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
+    """Bring the database schema to the latest version."""
+    from xueliang.db import sync_url
+    from xueliang.migrate import upgrade
+
+    settings = _settings(config, data_dir=data_dir, db=db)
+    if settings.database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    typer.echo(f"database at {sync_url(settings.database_url)} is up to date")
+
+
+async def _with_session(settings: Settings, work: Any) -> Any:
+    from xueliang.db import create_engine, session_factory
+    from xueliang.migrate import upgrade_async
+
+    engine = create_engine(settings.database_url)
+    try:
+        if engine.dialect.name == "sqlite":
+            await upgrade_async(engine)
+        async with session_factory(engine)() as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+@import_app.command("channels")
+def import_channels_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX file.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and report; write nothing.")] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Import the good rows even if some rows are bad.")
+    ] = False,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Import channels (upsert by GB ID). A file with any bad row changes nothing unless --skip-invalid."""
+    from xueliang.catalog import HeaderError, TabularError, import_channels
+
+    settings = _settings(config, data_dir=data_dir, db=db)
+
+    async def work(session: Any) -> Any:
+        async with session.begin():
+            return await import_channels(
+                session,
+                file,
+                dry_run=dry_run,
+                skip_invalid=skip_invalid,
+                point_classes=settings.point_classes,
+            )
+
+    try:
+        outcome = asyncio.run(_with_session(settings, work))
+    except (TabularError, HeaderError) as exc:
+        raise _fail(f"{file}: {exc}") from None
+    for error in outcome.errors[:200]:
+        typer.echo(f"{file}: {error}", err=True)
+    if len(outcome.errors) > 200:
+        typer.echo(f"{file}: … and {len(outcome.errors) - 200} more errors", err=True)
+    result = outcome.result
+    verb = "imported" if outcome.applied else "would import"
+    typer.echo(
+        f"{outcome.rows} rows, {outcome.valid} valid, {len(outcome.errors)} errors; {verb}: "
+        f"{result.created} new, {result.updated} updated, {result.unchanged} unchanged"
+        + (
+            f"; new organisations: {', '.join(result.organizations_created)}"
+            if result.organizations_created
+            else ""
+        )
+        + (f"; new devices: {result.devices_created}" if result.devices_created else "")
+    )
+    if outcome.errors and not outcome.applied and not dry_run:
+        raise _fail("nothing was imported; fix the rows above or pass --skip-invalid")
+    if outcome.errors and dry_run:
+        raise typer.Exit(1)
+
+
+@import_app.command("regions")
+def import_regions_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX file.")],
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Import regions: columns civil_code, name[, planned_class1, planned_class2, …]."""
+    from xueliang.catalog import HeaderError, TabularError, import_regions
+
+    settings = _settings(config, data_dir=data_dir, db=db)
+
+    async def work(session: Any) -> Any:
+        async with session.begin():
+            return await import_regions(session, file)
+
+    try:
+        created, updated = asyncio.run(_with_session(settings, work))
+    except (TabularError, HeaderError, ValueError) as exc:
+        raise _fail(f"{file}: {exc}") from None
+    typer.echo(f"regions: {created} new, {updated} renamed")
+
+
+@export_app.command("channels")
+def export_channels_command(
+    file: Annotated[Path, typer.Argument(dir_okay=False, help="Output .csv or .xlsx file.")],
+    region: Annotated[str | None, typer.Option(help="Only this civil-code prefix.")] = None,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Export channels in the import format (stream credentials are never exported)."""
+    from xueliang.catalog import ChannelFilter, TabularError, export_channels
+
+    settings = _settings(config, data_dir=data_dir, db=db)
+
+    async def work(session: Any) -> int:
+        return await export_channels(session, file, ChannelFilter(region=region))
+
+    try:
+        count = asyncio.run(_with_session(settings, work))
+    except TabularError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"exported {count} channels to {file}")
+
+
+def main() -> None:
+    app(prog_name="xueliang")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

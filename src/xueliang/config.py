@@ -1,0 +1,120 @@
+"""Settings: defaults < TOML file (``--config``) < ``XUELIANG_*`` environment < CLI flags.
+
+Every option has a safe default so ``xueliang serve`` runs with none.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["Settings", "load_settings", "split_host_port"]
+
+
+class Settings(BaseSettings):
+    """Platform configuration. Each field is also the environment variable ``XUELIANG_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="XUELIANG_", extra="forbid")
+
+    data_dir: Path = Field(Path("xueliang-data"), description="Directory for the database and media files.")
+    db: str = Field(
+        "",
+        description="Database URL (sqlite:///FILE or postgresql://USER@HOST/DB); "
+        "empty means SQLite in the data directory.",
+    )
+    http: str = Field("127.0.0.1:8000", description="HTTP API and web listen address HOST:PORT.")
+    sip: str = Field("127.0.0.1:5060", description="SIP listen address HOST:PORT (UDP and TCP).")
+    sip_id: str = Field("34020000002000000001", description="The platform's 20-digit GB/T 28181 ID.")
+    sip_domain: str = Field("3402000000", description="The platform's 10-digit SIP domain (digest realm).")
+    sip_password: str = Field(
+        "12345678", description="Default device password, used where a device has none of its own."
+    )
+    keepalive_interval: float = Field(60.0, gt=0, description="Expected device keepalive interval, seconds.")
+    keepalive_misses: int = Field(3, ge=1, description="Missed keepalives before a device is offline.")
+    timezone: str = Field("Asia/Shanghai", description="Zone that reports are rendered in.")
+    point_classes: int = Field(
+        3, ge=1, le=9, description="Number of point classes (1..N) in this deployment."
+    )
+    area: tuple[float, float, float, float] | None = Field(
+        None,
+        description="Deployment area as min_lon,min_lat,max_lon,max_lat (WGS-84); coordinates "
+        "outside it do not count as annotated. Empty means mainland China's extent.",
+    )
+    log_level: str = Field("INFO", description="Logging level.")
+
+    @field_validator("sip_id")
+    @classmethod
+    def _sip_id_is_gb(cls, value: str) -> str:
+        from xueliang.gbcode import parse_gb_id
+
+        parse_gb_id(value)
+        return value
+
+    @field_validator("http", "sip")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        split_host_port(value)
+        return value
+
+    @field_validator("area", mode="before")
+    @classmethod
+    def _area_from_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            return tuple(float(part) for part in value.split(","))
+        return value
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy async URL for ``db`` (SQLite in the data directory by default)."""
+        from xueliang.db import async_url
+
+        return async_url(self.db or f"sqlite:///{self.data_dir / 'xueliang.db'}")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file named by ``model_config["toml_file"]`` (none unless load_settings set one).
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from an optional TOML file, the environment and explicit overrides.
+
+    Overrides that are ``None`` are ignored, so CLI flags left unset fall through to the
+    environment, then the file, then the defaults.
+    """
+    import os
+
+    if config_file is None and os.environ.get("XUELIANG_CONFIG"):
+        config_file = Path(os.environ["XUELIANG_CONFIG"])
+    if config_file is not None and not config_file.is_file():
+        raise FileNotFoundError(f"configuration file not found: {config_file}")
+    cls: type[Settings] = Settings
+    if config_file is not None:
+        config = SettingsConfigDict(**{**Settings.model_config, "toml_file": config_file})
+        cls = type("FileSettings", (Settings,), {"model_config": config})
+    return cls(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def split_host_port(value: str) -> tuple[str, int]:
+    """'127.0.0.1:5060' → ('127.0.0.1', 5060); ValueError on anything else."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"expected HOST:PORT, got {value!r}")
+    return host.strip("[]"), int(port)

@@ -1,0 +1,8 @@
+"""The one place that imports every plane's tables, so Alembic and tests see the whole schema."""
+
+from __future__ import annotations
+
+
+def load_all() -> None:
+    """Import every module that declares tables on :class:`xueliang.db.Base`."""
+    import xueliang.catalog.models  # noqa: F401

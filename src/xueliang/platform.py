@@ -1,0 +1,68 @@
+"""The running platform: database, HTTP API and the protocol planes in one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import uvicorn
+
+from xueliang.api import create_app
+from xueliang.api.context import PlatformContext
+from xueliang.config import Settings, split_host_port
+from xueliang.migrate import upgrade_async
+
+log = logging.getLogger(__name__)
+
+__all__ = ["run_platform"]
+
+
+async def prepare_database(context: PlatformContext) -> None:
+    """SQLite in the data directory is upgraded automatically; PostgreSQL must be at head."""
+    if context.engine.dialect.name == "sqlite":
+        context.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await upgrade_async(context.engine)
+        return
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from xueliang.migrate import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config(context.settings.database_url)).get_current_head()
+    async with context.engine.connect() as connection:
+        current = await connection.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_revision()
+        )
+    if current != head:
+        raise SystemExit(
+            f"database schema is at {current or 'nothing'}, expected {head}: run `xueliang db upgrade`"
+        )
+
+
+async def run_platform(settings: Settings, ready: asyncio.Event | None = None) -> None:
+    """Serve until cancelled (Ctrl-C)."""
+    context = PlatformContext.open(settings)
+    try:
+        await prepare_database(context)
+        host, port = split_host_port(settings.http)
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(context), host=host, port=port, log_level="warning", lifespan="off")
+        )
+        task = asyncio.create_task(server.serve())
+        while not server.started and not task.done():
+            await asyncio.sleep(0.05)
+        if task.done():
+            task.result()
+            raise SystemExit(f"cannot listen on {settings.http}")
+        log.info("xueliang serving http://%s/ (SIP %s)", settings.http, settings.sip)
+        print(
+            f"xueliang serving on http://{settings.http}/  (API http://{settings.http}/api/v1/docs)",
+            flush=True,
+        )
+        if ready is not None:
+            ready.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        await context.close()
