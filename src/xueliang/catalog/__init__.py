@@ -3,6 +3,7 @@
 Every other plane reads and writes the catalog through these names.
 """
 
+from xueliang.catalog.availability import Availability, record_states
 from xueliang.catalog.directory import (
     ChannelFilter,
     ImportResult,
@@ -23,10 +24,21 @@ from xueliang.catalog.models import (
     ChannelStatus,
     Device,
     DeviceKind,
+    DirectoryNode,
     Organization,
     OrgKind,
     Region,
     RegionPlan,
+)
+from xueliang.catalog.presence import (
+    CatalogEntry,
+    CatalogOutcome,
+    apply_catalog,
+    delete_catalog_entries,
+    device_password,
+    register_device,
+    set_devices_online,
+    update_device_info,
 )
 from xueliang.catalog.records import (
     COLUMNS,
@@ -41,6 +53,17 @@ from xueliang.catalog.records import (
 from xueliang.catalog.tabular import TabularError, read_table, write_table
 
 __all__ = [
+    "Availability",
+    "CatalogEntry",
+    "CatalogOutcome",
+    "DirectoryNode",
+    "apply_catalog",
+    "delete_catalog_entries",
+    "device_password",
+    "record_states",
+    "register_device",
+    "set_devices_online",
+    "update_device_info",
     "ChannelImport",
     "export_channels",
     "import_channels",

@@ -12,6 +12,7 @@ from xueliang.db import Base, UtcDateTime, utcnow
 
 __all__ = [
     "Channel",
+    "DirectoryNode",
     "ChannelSource",
     "ChannelStatus",
     "Device",
@@ -162,6 +163,9 @@ class Channel(Base):
     address: Mapped[str] = mapped_column(String(300), default="")
     ptz_type: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(8), default=ChannelStatus.OFFLINE, index=True)
+    reported_status: Mapped[str] = mapped_column(
+        String(8), default="", doc="Status the device last reported in its catalog: ON, OFF or ''"
+    )
     parent_id: Mapped[str] = mapped_column(String(200), default="", doc="GB parent path from the catalog")
     business_group_id: Mapped[str] = mapped_column(String(20), default="")
     manufacturer: Mapped[str] = mapped_column(String(100), default="")
@@ -174,3 +178,20 @@ class Channel(Base):
 
     device: Mapped[Device | None] = relationship(lazy="raise")
     organization: Mapped[Organization | None] = relationship(lazy="raise")
+
+
+class DirectoryNode(Base):
+    """A node of a device's or lower platform's catalog tree that is not a channel: an
+    administrative division, a business group (业务分组, 215) or a virtual organisation (216)."""
+
+    __tablename__ = "directory_node"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), index=True)
+    gb_id: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(20), default="")
+    parent_id: Mapped[str] = mapped_column(String(200), default="")
+    business_group_id: Mapped[str] = mapped_column(String(20), default="")
+
+    __table_args__ = (Index("ix_directory_node_device_gb", "device_id", "gb_id", unique=True),)

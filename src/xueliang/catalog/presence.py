@@ -1,0 +1,285 @@
+"""What signalling tells the directory: devices registering, reporting catalogs, coming and
+going. Hot state lives in the signalling plane; these functions write only the changes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xueliang.catalog.availability import record_states
+from xueliang.catalog.directory import device_kind_for
+from xueliang.catalog.models import Channel, ChannelStatus, Device, DirectoryNode
+from xueliang.gbcode import DeviceCategory, GbCodeError, is_civil_code, parse_gb_id
+
+__all__ = [
+    "CatalogEntry",
+    "CatalogOutcome",
+    "apply_catalog",
+    "delete_catalog_entries",
+    "device_password",
+    "register_device",
+    "set_devices_online",
+    "update_device_info",
+]
+
+_CHUNK = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """One catalog item as a device reports it (GB/T 28181 A.2.1.9), transport-neutral."""
+
+    gb_id: str
+    name: str = ""
+    manufacturer: str = ""
+    model: str = ""
+    civil_code: str = ""
+    parent_id: str = ""
+    business_group_id: str = ""
+    address: str = ""
+    status_on: bool | None = None
+    longitude: float | None = None
+    latitude: float | None = None
+    ptz_type: int | None = None
+
+    @property
+    def node_kind(self) -> str | None:
+        """'region', 'business_group' or 'virtual_org' for tree nodes; None for channels."""
+        if is_civil_code(self.gb_id):
+            return "region"
+        try:
+            category = parse_gb_id(self.gb_id)
+        except GbCodeError:
+            return None
+        if category.type_code == "215":
+            return "business_group"
+        if category.type_code == "216":
+            return "virtual_org"
+        return None
+
+
+@dataclass(slots=True)
+class CatalogOutcome:
+    created: int = 0
+    updated: int = 0
+    nodes: int = 0
+    rejected: int = 0
+
+
+async def device_password(session: AsyncSession, gb_id: str) -> str | None:
+    """The device's own password, if one is set (the caller falls back to the platform default)."""
+    return await session.scalar(select(Device.password).where(Device.gb_id == gb_id))
+
+
+async def register_device(
+    session: AsyncSession, gb_id: str, *, address: str, transport: str, gb_version: str, at: datetime
+) -> Device:
+    """Create the device on first registration (kind and civil code from its GB ID), mark it online."""
+    device = await session.scalar(select(Device).where(Device.gb_id == gb_id))
+    if device is None:
+        parsed = parse_gb_id(gb_id)
+        device = Device(
+            gb_id=gb_id,
+            name=gb_id,
+            kind=device_kind_for(gb_id).value,
+            type_code=parsed.type_code,
+            civil_code=parsed.civil_code,
+            created_at=at,
+        )
+        session.add(device)
+    device.address, device.transport, device.gb_version = address, transport, gb_version
+    device.registered_at = device.last_seen_at = at
+    await session.flush()
+    await set_devices_online(session, [gb_id], True, at)
+    return device
+
+
+async def update_device_info(
+    session: AsyncSession, gb_id: str, *, name: str, manufacturer: str, model: str, firmware: str
+) -> None:
+    values = {
+        k: v
+        for k, v in (("manufacturer", manufacturer), ("model", model), ("firmware", firmware), ("name", name))
+        if v
+    }
+    if values:
+        await session.execute(update(Device).where(Device.gb_id == gb_id).values(**values))
+
+
+async def set_devices_online(session: AsyncSession, gb_ids: Sequence[str], online: bool, at: datetime) -> int:
+    """Devices come online or go offline; their channels follow (online only if reported ON).
+
+    Returns the number of channels whose availability changed.
+    """
+    status = ChannelStatus.ONLINE if online else ChannelStatus.OFFLINE
+    states: dict[int, str] = {}
+    for chunk in _chunks(list(gb_ids)):
+        await session.execute(
+            update(Device).where(Device.gb_id.in_(chunk)).values(status=status, last_seen_at=at)
+        )
+        rows = await session.execute(
+            select(Channel.id, Channel.reported_status)
+            .join(Device, Channel.device_id == Device.id)
+            .where(Device.gb_id.in_(chunk))
+        )
+        for channel_id, reported in rows:
+            states[channel_id] = _channel_state(online, reported)
+    return await record_states(session, "online", states, at)
+
+
+def _channel_state(device_online: bool, reported: str) -> str:
+    return ChannelStatus.ONLINE if device_online and reported != "OFF" else ChannelStatus.OFFLINE
+
+
+async def apply_catalog(
+    session: AsyncSession, device_gb_id: str, entries: Iterable[CatalogEntry], at: datetime
+) -> CatalogOutcome:
+    """Upsert a device's catalog: channels by GB ID, tree nodes beside them, states as intervals."""
+    device = await session.scalar(select(Device).where(Device.gb_id == device_gb_id))
+    if device is None:
+        raise LookupError(f"device {device_gb_id} is not registered")
+    outcome = CatalogOutcome()
+    channels: dict[str, CatalogEntry] = {}
+    nodes: dict[str, CatalogEntry] = {}
+    for entry in entries:
+        kind = entry.node_kind
+        if kind is not None:
+            nodes[entry.gb_id] = entry
+            continue
+        try:
+            parsed = parse_gb_id(entry.gb_id)
+        except GbCodeError:
+            outcome.rejected += 1
+            continue
+        if parsed.category is DeviceCategory.PLATFORM:
+            outcome.rejected += 1
+            continue
+        channels[entry.gb_id] = entry
+    outcome.nodes = await _upsert_nodes(session, device.id, nodes)
+    existing: dict[str, tuple[int, str]] = {}
+    for chunk in _chunks(list(channels)):
+        rows = await session.execute(
+            select(Channel.gb_id, Channel.id, Channel.reported_status).where(Channel.gb_id.in_(chunk))
+        )
+        existing.update({gb: (cid, reported) for gb, cid, reported in rows})
+    device_online = device.status == ChannelStatus.ONLINE
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for gb_id, entry in channels.items():
+        values = _channel_values(entry, device)
+        if gb_id in existing:
+            updates.append({"_id": existing[gb_id][0], **values, "updated_at": at})
+        else:
+            inserts.append(
+                {
+                    "gb_id": gb_id,
+                    **values,
+                    "status": ChannelStatus.OFFLINE,
+                    "point_class": 3,
+                    "source": "other",
+                    "resolution": "",
+                    "stream_url": "",
+                    "created_at": at,
+                    "updated_at": at,
+                }
+            )
+    connection = await session.connection()
+    for chunk in _chunks(inserts):
+        await connection.execute(insert(Channel), chunk)
+    if updates:
+        statement = (
+            update(Channel)
+            .where(Channel.id == bindparam("_id"))
+            .values({k: bindparam(k) for k in updates[0] if k != "_id"})
+            .execution_options(synchronize_session=False)
+        )
+        for chunk in _chunks(updates):
+            await connection.execute(statement, chunk)
+    outcome.created, outcome.updated = len(inserts), len(updates)
+    ids: dict[str, int] = {gb: cid for gb, (cid, _) in existing.items()}
+    new_ids = [gb for gb in channels if gb not in ids]
+    for chunk in _chunks(new_ids):
+        rows = await session.execute(select(Channel.gb_id, Channel.id).where(Channel.gb_id.in_(chunk)))
+        ids.update(dict(rows.all()))
+    states = {
+        ids[gb]: _channel_state(device_online, _reported(entry.status_on)) for gb, entry in channels.items()
+    }
+    await record_states(session, "online", states, at)
+    return outcome
+
+
+def _reported(status_on: bool | None) -> str:
+    return "" if status_on is None else ("ON" if status_on else "OFF")
+
+
+def _channel_values(entry: CatalogEntry, device: Device) -> dict[str, Any]:
+    civil_code = entry.civil_code if is_civil_code(entry.civil_code) else parse_gb_id(entry.gb_id).civil_code
+    return {
+        "name": entry.name[:200] or entry.gb_id,
+        "device_id": device.id,
+        "organization_id": device.organization_id,
+        "civil_code": civil_code,
+        "manufacturer": entry.manufacturer[:100],
+        "model": entry.model[:100],
+        "parent_id": entry.parent_id[:200],
+        "business_group_id": entry.business_group_id[:20],
+        "address": entry.address[:300],
+        "longitude": entry.longitude,
+        "latitude": entry.latitude,
+        "ptz_type": entry.ptz_type,
+        "reported_status": _reported(entry.status_on),
+    }
+
+
+async def _upsert_nodes(session: AsyncSession, device_id: int, nodes: dict[str, CatalogEntry]) -> int:
+    if not nodes:
+        return 0
+    await session.execute(
+        delete(DirectoryNode).where(
+            DirectoryNode.device_id == device_id, DirectoryNode.gb_id.in_(list(nodes))
+        )
+    )
+    await session.execute(
+        insert(DirectoryNode),
+        [
+            {
+                "device_id": device_id,
+                "gb_id": gb,
+                "name": e.name[:200],
+                "kind": e.node_kind,
+                "parent_id": e.parent_id[:200],
+                "business_group_id": e.business_group_id[:20],
+            }
+            for gb, e in nodes.items()
+        ],
+    )
+    return len(nodes)
+
+
+async def delete_catalog_entries(
+    session: AsyncSession, device_gb_id: str, gb_ids: Sequence[str], at: datetime
+) -> int:
+    """A DEL catalog notification: the channels leave the directory (their history goes with them)."""
+    device_id = await session.scalar(select(Device.id).where(Device.gb_id == device_gb_id))
+    if device_id is None:
+        return 0
+    removed = 0
+    for chunk in _chunks(list(gb_ids)):
+        result = await session.execute(
+            delete(Channel).where(Channel.device_id == device_id, Channel.gb_id.in_(chunk))
+        )
+        removed += result.rowcount or 0
+        await session.execute(
+            delete(DirectoryNode).where(DirectoryNode.device_id == device_id, DirectoryNode.gb_id.in_(chunk))
+        )
+    return removed
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
