@@ -16,6 +16,7 @@ fallback), absorbing retransmissions, ACK for non-2xx, 100 Trying for INVITE, CA
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import secrets
 from collections import deque
@@ -141,6 +142,10 @@ class SipEndpoint:
         self._accepted_server: dict[tuple[str, int], TxKey] = {}
         self._outbox: list[Datagram] = []
         self._events: deque[EndpointEvent] = deque()
+        # (deadline, sequence, key): entries go stale when a transaction moves on or ends,
+        # and are skipped when they surface, so a timer costs O(log n), not a scan.
+        self._timer_heap: list[tuple[float, int, TxKey]] = []
+        self._timer_seq = itertools.count()
 
     # ------------------------------------------------------------------ identifiers
 
@@ -235,6 +240,7 @@ class SipEndpoint:
             key, kind, request, reliable=transport in RELIABLE_TRANSPORTS, addr=addr,
             transport=transport, now=now,
         )  # fmt: skip
+        self._schedule(self._transactions[key])
         return request
 
     def send_response(self, response: SipResponse, now: float) -> None:
@@ -334,6 +340,7 @@ class SipEndpoint:
         tx = Transaction(key, kind, request, reliable=reliable, addr=dest, transport=transport,
                          now=now)  # fmt: skip
         self._transactions[key] = tx
+        self._schedule(tx)
         self._by_response[_response_key(request)] = key
         if request.method == "CANCEL":
             self._on_cancel(request, now)
@@ -357,23 +364,38 @@ class SipEndpoint:
 
     # ---------------------------------------------------------------------- timers
 
+    def _schedule(self, tx: Transaction) -> None:
+        deadline = tx.next_deadline()
+        if deadline is not None:
+            heapq.heappush(self._timer_heap, (deadline, next(self._timer_seq), tx.key))
+
+    def _live_top(self) -> tuple[float, Transaction] | None:
+        """The earliest heap entry that still matches its transaction's next deadline."""
+        heap = self._timer_heap
+        while heap:
+            deadline, _, key = heap[0]
+            tx = self._transactions.get(key)
+            if tx is not None and tx.next_deadline() == deadline:
+                return deadline, tx
+            heapq.heappop(heap)
+        return None
+
     def get_timer(self) -> float | None:
         """The earliest timer deadline, or None when nothing is pending."""
-        deadlines = [
-            d for tx in self._transactions.values() if (d := tx.next_deadline()) is not None
-        ]
-        return min(deadlines, default=None)
+        top = self._live_top()
+        return top[0] if top else None
 
     def handle_timer(self, now: float) -> None:
         """Fire every timer due at ``now`` (zero-length timers armed meanwhile too)."""
-        for _ in range(64):
-            fired = False
-            for tx in list(self._transactions.values()):
-                for timer in tx.due_timers(now):
-                    fired = True
-                    self._perform(tx, tx.handle(timer.input, now), now, timer=timer.value)
-            if not fired:
-                return
+        while (top := self._live_top()) is not None and top[0] <= now:
+            heapq.heappop(self._timer_heap)
+            tx = top[1]
+            for timer in tx.due_timers(now):
+                if tx.key not in self._transactions:
+                    break
+                self._perform(tx, tx.handle(timer.input, now), now, timer=timer.value)
+            if tx.key in self._transactions:
+                self._schedule(tx)
 
     # ---------------------------------------------------------------------- output
 
@@ -428,6 +450,8 @@ class SipEndpoint:
                 self._events.append(TransactionTimedOut(tx.request, timer or "?"))
             elif action is Action.TERMINATE:
                 self._forget(tx)
+        if tx.key in self._transactions:
+            self._schedule(tx)
 
     def _forget(self, tx: Transaction) -> None:
         self._transactions.pop(tx.key, None)
