@@ -251,6 +251,15 @@ def export_channels_command(
     typer.echo(f"exported {count} channels to {file}")
 
 
+def _register_plane_commands() -> None:
+    from xueliang.cli_vqd import vqd
+
+    app.command("vqd", help="Diagnose images (video quality diagnosis): one JSON object a line.")(vqd)
+
+
+_register_plane_commands()
+
+
 def main() -> None:
     app(prog_name="xueliang")
 

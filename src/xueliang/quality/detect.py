@@ -1,0 +1,571 @@
+"""The VQD detector suite: one frame (plus optionally the previous frame and the camera's
+reference) in, a :class:`~xueliang.quality.model.Diagnosis` out.
+
+Pure NumPy/OpenCV, no I/O, no clock.  Every detector works on intermediate results that
+are computed once per frame (``_Frame``):
+
+* the frame is brought to the analysis size (about 640×360) once, with ``INTER_AREA``;
+* one gray conversion; a half- and a quarter-size gray pyramid (``INTER_AREA``);
+* one Laplacian per pyramid level; block statistics on a grid of about 40×40-pixel blocks
+  by ``cv2.resize(..., INTER_AREA)`` (a block mean is an area resize);
+* colour only on an 80×45 subsample (block colour means, Lab for the colour cast);
+* the stripe spectrum on a 128×128 downscale.
+
+Defect precedence: a lost signal hides every other single-image defect (there is no picture
+to judge); exposure, colour cast and blur are judged on the visible (not occluded) blocks;
+a scene change that disappears once the occluded blocks are left out is occlusion.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from .model import Defect, DefectKind, Diagnosis, Reference, Thresholds
+
+__all__ = ["ANALYSIS_SIZE", "diagnose", "make_reference"]
+
+#: Analysis size (width, height).  Larger frames are downscaled once to about this many
+#: pixels, keeping their aspect ratio; smaller frames are analysed as they are.
+ANALYSIS_SIZE = (640, 360)
+_ANALYSIS_PIXELS = ANALYSIS_SIZE[0] * ANALYSIS_SIZE[1]
+_GRID = (16, 9)  # blocks across, down (40×40 px at 640×360)
+_COLOUR_SIZE = (80, 45)
+_SPECTRUM = 256
+_THUMB = (64, 36)
+_MAX_SCORE = 100.0
+_EPS = 1e-6
+_MIN_TEXTURED_BLOCKS = 3
+
+
+# ---------------------------------------------------------------------------------------
+# input normalisation
+
+
+def _as_bgr_or_gray(frame: np.ndarray) -> np.ndarray:
+    if not isinstance(frame, np.ndarray):
+        raise TypeError(f"frame must be a numpy array, got {type(frame).__name__}")
+    if frame.dtype != np.uint8:
+        raise ValueError(f"frame must be uint8 (8-bit BGR or gray), got {frame.dtype}")
+    if frame.ndim == 3 and frame.shape[2] == 1:
+        frame = frame[:, :, 0]
+    elif frame.ndim == 3 and frame.shape[2] == 4:
+        frame = frame[:, :, :3]
+    if frame.ndim not in (2, 3) or (frame.ndim == 3 and frame.shape[2] != 3):
+        raise ValueError(f"frame must be H×W gray or H×W×3 BGR, got shape {frame.shape}")
+    if frame.shape[0] < 1 or frame.shape[1] < 1:
+        raise ValueError("frame is empty")
+    return np.ascontiguousarray(frame)
+
+
+def _analysis_size(width: int, height: int) -> tuple[int, int]:
+    if width * height <= _ANALYSIS_PIXELS * 1.25:
+        return width, height
+    scale = math.sqrt(_ANALYSIS_PIXELS / (width * height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    if (image.shape[1], image.shape[0]) == size:
+        return image
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _analysis_gray(frame: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+    frame = _as_bgr_or_gray(frame)
+    h, w = frame.shape[:2]
+    target = size or _analysis_size(w, h)
+    if frame.ndim == 3:
+        if w * h > target[0] * target[1]:
+            frame = _resize(frame, target)
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    else:
+        gray = frame
+    return _resize(gray, target)
+
+
+@lru_cache(maxsize=16)
+def _hann(width: int, height: int) -> np.ndarray:
+    return cv2.createHanningWindow((width, height), cv2.CV_32F)
+
+
+@lru_cache(maxsize=4)
+def _spectrum_geometry(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Ring index, ring sizes and (ky, kx) of the n×(n/2) layout of ``_power_spectrum``."""
+    ky = np.fft.fftfreq(n, 1.0 / n).astype(np.int32)[:, None]
+    kx = np.arange(n // 2, dtype=np.int32)[None, :]
+    ky_full = np.ascontiguousarray(np.broadcast_to(ky, (n, n // 2)))
+    kx_full = np.ascontiguousarray(np.broadcast_to(kx, (n, n // 2)))
+    ring = np.rint(np.hypot(ky_full, kx_full)).astype(np.int32)
+    counts = np.bincount(ring.ravel()).astype(np.float64)
+    return ring, counts, ky_full, kx_full
+
+
+def _block_mean(image: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    return cv2.resize(image, grid, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def _laplacian_energy(gray: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    lap = cv2.Laplacian(gray, cv2.CV_32F)
+    return _block_mean(cv2.multiply(lap, lap), grid)
+
+
+def _above(value: float, threshold: float) -> float:
+    """Score of a measure that is a defect at or above ``threshold``."""
+    if threshold <= 0:
+        return _MAX_SCORE if value > 0 else 0.0
+    return float(min(max(value, 0.0) / threshold, _MAX_SCORE))
+
+
+def _below(value: float, threshold: float) -> float:
+    """Score of a measure that is a defect at or below ``threshold``."""
+    if threshold <= 0:
+        return 0.0
+    return float(min(threshold / max(value, threshold / _MAX_SCORE), _MAX_SCORE))
+
+
+# ---------------------------------------------------------------------------------------
+# shared per-frame analysis
+
+
+@dataclass(slots=True)
+class _Frame:
+    gray: np.ndarray  # analysis size, uint8
+    half: np.ndarray  # half size, uint8
+    quarter: np.ndarray  # quarter size, uint8
+    colour: np.ndarray | None  # 80×45 BGR subsample, None for gray input
+    mean: np.ndarray  # block mean gray
+    sigma: np.ndarray  # block gray standard deviation
+    e1: np.ndarray  # block Laplacian energy, analysis size
+    e2: np.ndarray  # ... half size
+    e4: np.ndarray  # ... quarter size
+    grid: tuple[int, int]
+
+
+def _analyse(frame: np.ndarray) -> _Frame:
+    frame = _as_bgr_or_gray(frame)
+    h, w = frame.shape[:2]
+    size = _analysis_size(w, h)
+    colour: np.ndarray | None = None
+    if frame.ndim == 3:
+        frame = _resize(frame, size)
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        half_bgr = _resize(frame, (max(1, size[0] // 2), max(1, size[1] // 2)))
+        colour = _resize(half_bgr, (min(_COLOUR_SIZE[0], size[0]), min(_COLOUR_SIZE[1], size[1])))
+    else:
+        gray = _resize(frame, size)
+    width, height = size
+    grid = (max(1, min(_GRID[0], width // 8)), max(1, min(_GRID[1], height // 8)))
+    half = _resize(gray, (max(1, width // 2), max(1, height // 2)))
+    quarter = _resize(half, (max(1, width // 4), max(1, height // 4)))
+    half_f = half.astype(np.float32)
+    mean = _block_mean(half_f, grid)
+    sq = _block_mean(cv2.multiply(half_f, half_f), grid)
+    sigma = np.sqrt(np.maximum(sq - mean * mean, 0.0))
+    return _Frame(
+        gray=gray,
+        half=half,
+        quarter=quarter,
+        colour=colour,
+        mean=mean,
+        sigma=sigma,
+        e1=_laplacian_energy(gray, grid),
+        e2=_laplacian_energy(half, grid),
+        e4=_laplacian_energy(quarter, grid),
+        grid=grid,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# single-image detectors; each returns (score, metrics)
+
+
+def _signal_loss(f: _Frame, t: Thresholds) -> tuple[float, dict[str, float]]:
+    """Share of black pixels (analysis size) or of blue / green screen pixels (80×45).
+
+    OSD text ("NO SIGNAL", clock) on a lost-signal screen covers only a few per cent.
+    """
+    black_px = cv2.threshold(f.gray, t.black_level, 255, cv2.THRESH_BINARY_INV)[1]
+    black = cv2.countNonZero(black_px) / f.gray.size
+    blue = green = 0.0
+    # a blue / green screen is flat: a blue-cast scene is not
+    if f.colour is not None and float(np.median(f.sigma)) < t.screen_flat_sigma:
+        c = f.colour.reshape(-1, 3).astype(np.int16)
+        b, g, r = c[:, 0], c[:, 1], c[:, 2]
+        # a "no video" screen is saturated: the other two channels stay low
+        blue = float(np.mean((np.maximum(g, r) < 80) & (b - np.maximum(g, r) > 110)))
+        green = float(np.mean((np.maximum(b, r) < 80) & (g - np.maximum(b, r) > 110)))
+    share = max(black, blue, green)
+    return _above(share, t.signal_loss_share), {
+        "black_share": black,
+        "blue_share": blue,
+        "green_share": green,
+    }
+
+
+def _noise_energy(f: _Frame) -> float:
+    """Laplacian energy of the noise, from the blocks with the least coarse structure.
+
+    White noise of standard deviation s has Laplacian energy 20·s² at full size but a
+    quarter of that after a 2×2 average; scene texture (and everything a codec keeps) has
+    no more fine-scale than half-size energy.  The fine-scale energy in excess of the
+    half-size energy, in the quarter of the blocks with the least coarse structure, is the
+    noise.  It is 0 on clean, compressed frames.
+    """
+    excess = np.maximum(f.e1 - f.e2, 0.0) / 0.75
+    order = np.argsort(f.e4, axis=None)
+    quiet = order[: max(1, order.size // 4)]
+    return float(np.median(excess.ravel()[quiet]))
+
+
+def _noise(f: _Frame, t: Thresholds, noise_e: float) -> tuple[float, dict[str, float]]:
+    sigma = math.sqrt(noise_e / 20.0)
+    return _above(sigma, t.noise_sigma), {"noise_sigma": sigma}
+
+
+def _flat(f: _Frame, t: Thresholds, noise_e: float) -> np.ndarray:
+    return (f.sigma < t.occlusion_sigma) & (f.e2 - noise_e / 4.0 < t.occlusion_energy)
+
+
+def _covered(f: _Frame, t: Thresholds, noise_e: float, reference: Reference | None = None) -> np.ndarray:
+    """Blocks that show no scene: flat at every scale.
+
+    Without a reference a flat block must also be dark, both absolutely and against the
+    textured rest of the picture: an object at the lens is out of focus and unlit, a
+    clear sky or a white wall is not.  With a reference any block that was textured and
+    is now flat is covered.
+    """
+    flat = _flat(f, t, noise_e)
+    if reference is not None and reference.textured.shape == flat.shape:
+        return flat & reference.textured
+    if flat.all() or not flat.any():
+        return flat & False
+    scene = float(np.median(f.mean[~flat]))
+    return flat & (f.mean < min(t.occlusion_dark, t.occlusion_contrast * scene))
+
+
+def _occlusion(
+    f: _Frame, t: Thresholds, covered: np.ndarray, reference: Reference | None
+) -> tuple[float, dict[str, float]]:
+    share = float(np.mean(covered))
+    if reference is not None and reference.textured.shape == covered.shape:
+        if reference.textured.any():
+            share = float(np.sum(covered)) / float(np.sum(reference.textured))
+    elif share > t.occlusion_max_share:
+        return 0.0, {"covered_share": share}
+    return _above(share, t.occlusion_share), {"covered_share": share}
+
+
+def _sharpness(f: _Frame, t: Thresholds, noise_e: float) -> tuple[float, float]:
+    """Sharpness and texture share of a frame.
+
+    Sharpness is the half-size to quarter-size Laplacian energy ratio of a block (noise
+    energy removed), taken at the 90th percentile over textured blocks: the in-focus
+    part of the picture.  It does not depend on contrast or on how much of the scene is
+    textured; a Gaussian blur of sigma s pushes it towards its floor (1/16) from about
+    s = 1.5 px on.  A block is textured when its quarter-size energy is above
+    ``texture_energy``; a frame without enough textured blocks gets no verdict.
+    """
+    coarse = f.e4 - noise_e / 16.0
+    textured = coarse > t.texture_energy
+    share = float(np.mean(textured))
+    if int(textured.sum()) < _MIN_TEXTURED_BLOCKS and share < 1.0:
+        return 0.0, share
+    mid = np.maximum(f.e2[textured] - noise_e / 4.0, 0.0)
+    return float(np.percentile(mid / coarse[textured], 90)), share
+
+
+def _blur(
+    t: Thresholds, sharpness: float, texture_share: float, reference: Reference | None
+) -> tuple[float, dict[str, float]]:
+    metrics = {"sharpness": sharpness, "texture_share": texture_share}
+    if reference is not None and reference.texture_share >= t.texture_min_share and reference.sharpness > 0:
+        threshold = t.blur_baseline_drop * reference.sharpness
+        metrics["sharpness_vs_reference"] = sharpness / reference.sharpness
+        if texture_share < t.texture_min_share:
+            # the texture the reference had is gone: defocused, or judged by occlusion
+            return (_below(0.0, threshold) if texture_share == 0 else 0.0), metrics
+        return _below(sharpness, threshold), metrics
+    if texture_share < t.texture_min_share:
+        return 0.0, metrics  # low-texture scene: no verdict without a baseline
+    return _below(sharpness, t.blur_ratio), metrics
+
+
+def _exposure(f: _Frame, t: Thresholds, visible: np.ndarray) -> tuple[float, float, dict[str, float]]:
+    mean = float(np.mean(f.mean[visible])) if visible.any() else float(np.mean(f.mean))
+    return _below(mean, t.dark_mean), _above(mean, t.bright_mean), {"luminance": mean}
+
+
+def _color_cast(f: _Frame, t: Thresholds, visible: np.ndarray) -> tuple[float, dict[str, float]]:
+    """Colour cast from the Lab chroma of the visible 80×45 subsample.
+
+    ``cast_offset`` is the mean a*b* chroma of the quarter of the (not black, not white)
+    pixels with the least chroma: a white-balance fault moves every colour, the neutral
+    ones included, while a colourful scene keeps some near-neutral pixels.  The classic
+    equivalent-circle factor K = D / M is reported as ``cast_factor``.
+    """
+    if f.colour is None:
+        return 0.0, {"cast_factor": 0.0, "cast_offset": 0.0}
+    lab = cv2.cvtColor(f.colour, cv2.COLOR_BGR2Lab)
+    mask = cv2.resize(
+        visible.astype(np.uint8), (lab.shape[1], lab.shape[0]), interpolation=cv2.INTER_NEAREST
+    ).astype(bool)
+    pixels = lab[mask] if mask.any() else lab.reshape(-1, 3)
+    lit = pixels[(pixels[:, 0] > 25) & (pixels[:, 0] < 245)]
+    if len(lit) < 16:
+        return 0.0, {"cast_factor": 0.0, "cast_offset": 0.0}
+    ab = lit[:, 1:].astype(np.float32) - 128.0
+    chroma = np.hypot(ab[:, 0], ab[:, 1])
+    neutral = ab[chroma <= np.percentile(chroma, 25)].mean(axis=0)
+    offset = float(np.hypot(neutral[0], neutral[1]))
+    centre = ab.mean(axis=0)
+    spread = np.abs(ab - centre).mean(axis=0)
+    factor = float(np.hypot(centre[0], centre[1])) / max(float(np.hypot(*spread)), 1.0)
+    return _above(offset, t.cast_offset), {"cast_factor": factor, "cast_offset": offset}
+
+
+def _power_spectrum(image: np.ndarray) -> np.ndarray:
+    """|F|² of a real n×n float32 image as an n×(n/2) array (rows: ky in FFT order).
+
+    ``cv2.dft`` of a real image returns the packed CCS layout; unpacking the power from it
+    costs far less than a complex-output transform.  The Nyquist column is dropped.
+    """
+    n = image.shape[0]
+    packed = cv2.dft(image)
+    power = np.empty((n, n // 2), np.float32)
+    re = packed[:, 1 : n - 1 : 2]
+    im = packed[:, 2:n:2]
+    power[:, 1:] = re * re + im * im
+    col_re = packed[1 : n - 1 : 2, 0]
+    col_im = packed[2:n:2, 0]
+    col = col_re * col_re + col_im * col_im  # ky = 1 .. n/2 - 1
+    power[0, 0] = packed[0, 0] * packed[0, 0]
+    power[1 : n // 2, 0] = col
+    power[n // 2, 0] = 0.0
+    power[n // 2 + 1 :, 0] = col[::-1]
+    return power
+
+
+def _stripes(f: _Frame, t: Thresholds) -> tuple[float, dict[str, float]]:
+    """Stripes and rolling bars: an isolated peak in the 2-D spectrum.
+
+    The spectrum of a 256×256 resampling of the half-size picture (Hann window) is
+    whitened by the mean power of its frequency ring (natural scenes fall off as 1/f); a
+    peak's prominence is its power over the ring mean plus the power of its radial
+    neighbours (straight scene edges give radial streaks, not isolated peaks).
+    """
+    n = _SPECTRUM
+    small = cv2.resize(f.half, (n, n), interpolation=cv2.INTER_AREA).astype(np.float32)
+    small -= float(small.mean())
+    power = _power_spectrum(cv2.multiply(small, _hann(n, n)))
+    ring, counts, ky, kx = _spectrum_geometry(n)
+    flat_ring = ring.ravel()
+    flat_power = power.ravel()
+    ring_mean = np.bincount(flat_ring, weights=flat_power, minlength=counts.size)
+    ring_mean = ring_mean / np.maximum(counts, 1.0)
+    for _ in range(2):  # robust ring level: a peak must not raise its own baseline
+        clipped = np.minimum(flat_power, 3.0 * ring_mean[flat_ring])
+        ring_mean = np.bincount(flat_ring, weights=clipped, minlength=counts.size)
+        ring_mean = ring_mean / np.maximum(counts, 1.0)
+    if float(ring_mean[3:].sum()) <= _EPS:
+        return 0.0, {"stripe_prominence": 0.0, "stripe_amplitude": 0.0}
+    whitened = power / np.maximum(ring_mean[ring], _EPS).astype(np.float32)
+    whitened[_spectrum_excluded(n)] = 0.0
+    candidates = np.argpartition(whitened, -10, axis=None)[-10:]
+    best = amplitude = 0.0
+    for index in candidates:
+        y, x = divmod(int(index), whitened.shape[1])
+        r = float(ring[y, x])
+        fy, fx = float(ky[y, x]), float(kx[y, x])
+        neighbours = []
+        for step in (-3.0, 3.0):
+            scale = (r + step) / r
+            ny, nx = int(round(fy * scale)), int(round(fx * scale))
+            if nx < 0:
+                ny, nx = -ny, -nx
+            if nx < n // 2 and -n // 2 <= ny < n // 2:
+                neighbours.append(float(power[ny % n, nx]))
+        base = ring_mean[int(r)] + (sum(neighbours) / len(neighbours) if neighbours else 0.0)
+        prominence = float(power[y, x]) / max(base, _EPS)
+        # a sinusoid of amplitude A peaks at A·n²/8 under a 2-D Hann window
+        peak_amplitude = 8.0 * math.sqrt(float(power[y, x])) / (n * n)
+        if peak_amplitude >= t.stripe_amplitude and prominence > best:
+            best, amplitude = prominence, peak_amplitude
+    metrics = {"stripe_prominence": best, "stripe_amplitude": amplitude}
+    return _above(best, t.stripe_prominence), metrics
+
+
+@lru_cache(maxsize=4)
+def _spectrum_excluded(n: int) -> np.ndarray:
+    ring = _spectrum_geometry(n)[0]
+    return (ring < 3) | (ring > n // 2 - 2)
+
+
+# ---------------------------------------------------------------------------------------
+# two-frame and reference detectors
+
+
+def _frozen_and_jitter(
+    f: _Frame, previous: np.ndarray, t: Thresholds
+) -> tuple[float, float, dict[str, float]]:
+    size = (f.gray.shape[1], f.gray.shape[0])
+    prev = _analysis_gray(previous, size)
+    diff = cv2.absdiff(f.gray, prev)
+    changed = cv2.countNonZero(cv2.threshold(diff, max(t.frozen_delta, 1) - 1, 255, cv2.THRESH_BINARY)[1])
+    changed_share = changed / diff.size
+    frozen = _below(changed_share, t.frozen_changed_share)
+    qsize = (f.quarter.shape[1], f.quarter.shape[0])
+    metrics = {"changed_share": changed_share, "mean_abs_diff": float(cv2.mean(diff)[0])}
+    if qsize[0] < 8 or qsize[1] < 8:
+        return frozen, 0.0, metrics | {"shift": 0.0}
+    prev_q = _resize(_resize(prev, (max(1, size[0] // 2), max(1, size[1] // 2))), qsize)
+    (dx, dy), response = cv2.phaseCorrelate(
+        prev_q.astype(np.float32), f.quarter.astype(np.float32), _hann(*qsize)
+    )
+    scale = size[0] / qsize[0]
+    shift = float(math.hypot(dx, dy) * scale) if math.isfinite(dx + dy) else 0.0
+    response = float(response) if math.isfinite(response) else 0.0
+    metrics |= {"shift": shift, "shift_response": response}
+    jitter = _above(shift, t.jitter_shift) if response >= t.jitter_response else 0.0
+    return frozen, jitter, metrics
+
+
+def _thumbnail(f: _Frame) -> np.ndarray:
+    thumb = cv2.resize(f.quarter, _THUMB, interpolation=cv2.INTER_AREA).astype(np.float32)
+    thumb = cv2.GaussianBlur(thumb, (3, 3), 0)
+    thumb -= float(thumb.mean())
+    norm = float(np.sqrt(np.mean(thumb * thumb)))
+    return thumb / norm if norm > 0.5 else np.zeros_like(thumb)
+
+
+def _scene_change(
+    f: _Frame, reference: Reference, t: Thresholds, visible: np.ndarray | None = None
+) -> tuple[float, dict[str, float]]:
+    """Zero-mean normalised correlation with the reference thumbnail.
+
+    With ``visible`` (a block mask) only the visible part is compared: an occluder in
+    front of an unmoved camera is occlusion, not a scene change.
+    """
+    current = _thumbnail(f)
+    if reference.thumbnail.shape != current.shape:
+        return 0.0, {}
+    if visible is None:
+        correlation = float(np.mean(current * reference.thumbnail))
+    else:
+        mask = cv2.resize(visible.astype(np.uint8), _THUMB, interpolation=cv2.INTER_NEAREST).astype(bool)
+        if mask.sum() < 16:
+            return 0.0, {}
+        a, b = current[mask], reference.thumbnail[mask]
+        a, b = a - a.mean(), b - b.mean()
+        denom = float(np.sqrt(np.sum(a * a) * np.sum(b * b)))
+        correlation = float(np.sum(a * b)) / denom if denom > _EPS else 0.0
+    return _below(max(correlation, 0.0), t.scene_correlation), {"scene_correlation": correlation}
+
+
+# ---------------------------------------------------------------------------------------
+# public API
+
+
+#: (defect, defects it hides): no picture to judge under a lost signal; focus cannot be
+#: judged through an occluder's soft edge, stripes, noise or a wrong exposure; when even
+#: the visible part of the picture is too dark, its flat dark blocks are not evidence of
+#: an occluder; a frozen picture cannot jitter.
+_PRECEDENCE: tuple[tuple[DefectKind, tuple[DefectKind, ...]], ...] = (
+    (
+        DefectKind.SIGNAL_LOSS,
+        tuple(k for k in DefectKind if k not in (DefectKind.SIGNAL_LOSS, DefectKind.FROZEN)),
+    ),
+    (DefectKind.OCCLUSION, (DefectKind.BLUR,)),
+    (DefectKind.STRIPES, (DefectKind.BLUR,)),
+    (DefectKind.NOISE, (DefectKind.BLUR,)),
+    (DefectKind.TOO_DARK, (DefectKind.BLUR, DefectKind.OCCLUSION)),
+    (DefectKind.TOO_BRIGHT, (DefectKind.BLUR,)),
+    (DefectKind.FROZEN, (DefectKind.JITTER,)),
+)
+
+
+def make_reference(frame: np.ndarray, *, thresholds: Thresholds | None = None) -> Reference:
+    """Build a camera's reference view (blur baseline, thumbnail) from a healthy frame."""
+    t = thresholds or Thresholds()
+    f = _analyse(frame)
+    noise_e = _noise_energy(f)
+    sharpness, texture_share = _sharpness(f, t, noise_e)
+    # clearly textured blocks only, so that a re-exposed view does not read as covered
+    textured = (f.sigma >= 2 * t.occlusion_sigma) & (f.e2 - noise_e / 4.0 >= 4 * t.occlusion_energy)
+    return Reference(
+        sharpness=sharpness,
+        texture_share=texture_share,
+        thumbnail=_thumbnail(f),
+        textured=textured,
+    )
+
+
+def diagnose(
+    frame: np.ndarray,
+    *,
+    previous: np.ndarray | None = None,
+    reference: Reference | None = None,
+    thresholds: Thresholds | None = None,
+) -> Diagnosis:
+    """Diagnose one frame (BGR or gray uint8, any size).
+
+    ``previous`` — a frame of the same camera taken seconds earlier — enables ``frozen``
+    and ``jitter``; ``reference`` (from :func:`make_reference`) enables ``scene_change``,
+    the per-camera blur baseline and occlusion measured against the reference's texture.
+    """
+    t = thresholds or Thresholds()
+    f = _analyse(frame)
+    scores: dict[str, float] = {}
+    metrics: dict[str, float] = {}
+
+    def add(kind: DefectKind, result: tuple[float, dict[str, float]]) -> None:
+        scores[kind.value] = result[0]
+        metrics.update(result[1])
+
+    add(DefectKind.SIGNAL_LOSS, _signal_loss(f, t))
+    noise_e = _noise_energy(f)
+    reference_view = reference
+    if reference is not None:
+        add(DefectKind.SCENE_CHANGE, _scene_change(f, reference, t))
+        if scores[DefectKind.SCENE_CHANGE.value] >= 1.0:
+            # either another view, or the same view behind an occluder
+            covered = _covered(f, t, noise_e, reference)
+            share = _occlusion(f, t, covered, reference)[0]
+            if share >= 1.0:
+                rest = _scene_change(f, reference, t, visible=~covered)
+                if rest[0] < 1.0:
+                    add(DefectKind.SCENE_CHANGE, rest)
+            if scores[DefectKind.SCENE_CHANGE.value] >= 1.0:
+                reference_view = None  # another view: its texture map says nothing here
+    covered = _covered(f, t, noise_e, reference_view)
+    add(DefectKind.OCCLUSION, _occlusion(f, t, covered, reference_view))
+    occluded = scores[DefectKind.OCCLUSION.value] >= 1.0
+    visible = ~covered if occluded else np.ones_like(covered)
+    dark, bright, exposure_metrics = _exposure(f, t, visible)
+    scores[DefectKind.TOO_DARK.value] = dark
+    scores[DefectKind.TOO_BRIGHT.value] = bright
+    metrics.update(exposure_metrics)
+    add(DefectKind.COLOR_CAST, _color_cast(f, t, visible))
+    add(DefectKind.NOISE, _noise(f, t, noise_e))
+    sharpness, texture_share = _sharpness(f, t, noise_e)
+    add(DefectKind.BLUR, _blur(t, sharpness, texture_share, reference_view))
+    add(DefectKind.STRIPES, _stripes(f, t))
+    if previous is not None:
+        frozen, jitter, pair_metrics = _frozen_and_jitter(f, previous, t)
+        scores[DefectKind.FROZEN.value] = frozen
+        scores[DefectKind.JITTER.value] = jitter
+        metrics.update(pair_metrics)
+
+    firing = {k for k, v in scores.items() if v >= 1.0}
+    for kind, hidden in _PRECEDENCE:
+        if kind.value in firing:
+            firing -= {h.value for h in hidden}
+    defects = tuple(
+        Defect(DefectKind(k), round(scores[k], 4)) for k in sorted(firing, key=lambda k: -scores[k])
+    )
+    metrics = {k: (v if math.isfinite(v) else 0.0) for k, v in metrics.items()}
+    return Diagnosis(ok=not defects, defects=defects, metrics=metrics, scores=scores)

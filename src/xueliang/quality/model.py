@@ -1,0 +1,254 @@
+"""Value objects of video quality diagnosis (视频质量诊断, VQD).
+
+Everything here is a frozen, slotted dataclass that validates on construction: the
+detectors in :mod:`xueliang.quality.detect` return them, the inspection plane stores and
+serialises them.  No I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+
+import numpy as np
+
+__all__ = ["DefectKind", "Defect", "Diagnosis", "Thresholds", "Reference"]
+
+
+class DefectKind(StrEnum):
+    """The eleven VQD defects (names are part of the public contract, see DESIGN.md)."""
+
+    SIGNAL_LOSS = "signal_loss"  # 信号丢失: black / blue / green screen
+    BLUR = "blur"  # 模糊 / 失焦
+    TOO_DARK = "too_dark"  # 过暗
+    TOO_BRIGHT = "too_bright"  # 过亮
+    COLOR_CAST = "color_cast"  # 偏色
+    NOISE = "noise"  # 噪声 / 雪花
+    STRIPES = "stripes"  # 条纹 / 滚屏
+    FROZEN = "frozen"  # 画面冻结
+    OCCLUSION = "occlusion"  # 遮挡
+    SCENE_CHANGE = "scene_change"  # 场景变换 / 移位
+    JITTER = "jitter"  # 抖动
+
+
+SINGLE_IMAGE_KINDS: tuple[DefectKind, ...] = (
+    DefectKind.SIGNAL_LOSS,
+    DefectKind.BLUR,
+    DefectKind.TOO_DARK,
+    DefectKind.TOO_BRIGHT,
+    DefectKind.COLOR_CAST,
+    DefectKind.NOISE,
+    DefectKind.STRIPES,
+    DefectKind.OCCLUSION,
+)
+PAIR_KINDS: tuple[DefectKind, ...] = (DefectKind.FROZEN, DefectKind.JITTER)
+REFERENCE_KINDS: tuple[DefectKind, ...] = (DefectKind.SCENE_CHANGE,)
+
+
+@dataclass(frozen=True, slots=True)
+class Defect:
+    """One detected defect.
+
+    ``score`` is the detector's measure relative to its threshold: ``1.0`` is exactly at
+    the threshold, ``2.0`` twice as far past it (for "below" thresholds the ratio is
+    inverted), so scores of different detectors are comparable severities.  A defect is
+    only ever reported with ``score >= 1``.
+    """
+
+    kind: DefectKind
+    score: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", DefectKind(self.kind))
+        if not math.isfinite(self.score) or self.score < 0:
+            raise ValueError(f"defect score must be finite and >= 0, got {self.score!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """Result of :func:`xueliang.quality.diagnose` for one frame.
+
+    ``ok`` is true exactly when ``defects`` is empty.  ``scores`` holds the score (see
+    :class:`Defect`) of every detector that ran, including those below 1; detectors that
+    need a previous frame or a reference and got none are absent.  ``metrics`` holds the
+    raw, finite measures behind the scores (mean luminance, blur ratio, cast factor, ...).
+    """
+
+    ok: bool
+    defects: tuple[Defect, ...]
+    metrics: dict[str, float] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.ok != (not self.defects):
+            raise ValueError("ok must be true exactly when there are no defects")
+        for name, value in self.metrics.items():
+            if not math.isfinite(value):
+                raise ValueError(f"metric {name} is not finite: {value!r}")
+
+    @property
+    def kinds(self) -> frozenset[DefectKind]:
+        return frozenset(d.kind for d in self.defects)
+
+    def to_json(self) -> dict[str, object]:
+        """The public JSON shape: ``{"ok", "defects": [{"kind", "score"}], "metrics"}``."""
+        return {
+            "ok": self.ok,
+            "defects": [{"kind": str(d.kind), "score": round(d.score, 3)} for d in self.defects],
+            "metrics": {k: round(v, 4) for k, v in self.metrics.items()},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Decision thresholds of every detector.
+
+    Defaults start from the published values in ``reference/vqd.md`` and are tuned on the
+    labelled evaluation set of :mod:`xueliang.quality.evalset` (``bench/vqd_eval.py``).
+    Luminance values are 8-bit gray levels at the analysis size (about 640×360); block
+    measures use a grid of blocks of about 40×40 pixels.
+    """
+
+    # signal_loss -------------------------------------------------------------------
+    #: A pixel is black below or at this gray level (video black is 16).
+    black_level: float = 18.0
+    #: Share of black pixels, or of saturated blue / green "no video" screen pixels, that
+    #: is signal loss.  Published: gray < 20 on >= 72 %, blue >= 80 %; raised because a
+    #: dark occluder can cover 80 % of a picture that still has a live scene.
+    signal_loss_share: float = 0.9
+    #: A blue / green screen is flat: median block gray sigma below this.
+    screen_flat_sigma: float = 4.0
+
+    # too_dark / too_bright -----------------------------------------------------------
+    #: Mean luminance of the visible (not occluded) scene below which it is too dark.
+    #: Published: < 60 (stricter deployments: < 30).
+    dark_mean: float = 60.0
+    #: Mean luminance above which it is too bright.  Published: > 190 (stricter: > 220);
+    #: 180 catches a lifted (washed-out) picture of a dark scene.
+    bright_mean: float = 180.0
+
+    # blur ------------------------------------------------------------------------------
+    #: Sharpness (fine-to-coarse Laplacian energy ratio, median over textured blocks)
+    #: below which the image is blurred.  The ratio is independent of contrast and of how
+    #: much texture the scene has; low-texture frames are never judged.
+    blur_ratio: float = 0.28
+    #: With a reference frame: blurred when sharpness < this × the reference sharpness.
+    blur_baseline_drop: float = 0.5
+    #: A block is "textured" (judged for blur) when its coarse-scale Laplacian energy
+    #: exceeds this (gray levels², half resolution).
+    texture_energy: float = 60.0
+    #: Minimum share of textured blocks for a blur verdict without a reference.
+    texture_min_share: float = 0.02
+
+    # color_cast ------------------------------------------------------------------------
+    #: Chroma offset (8-bit Lab a*b* units) of the most neutral quarter of the pixels
+    #: above which the picture has a colour cast.  (The published equivalent-circle
+    #: factor K = D / M > 1.5 flags every single-coloured scene; it is reported only.)
+    cast_offset: float = 20.0
+
+    # noise -----------------------------------------------------------------------------
+    #: Estimated noise standard deviation (gray levels) from the smoothest blocks.
+    noise_sigma: float = 6.0
+
+    # stripes ---------------------------------------------------------------------------
+    #: Prominence of the strongest off-centre spectral peak over its frequency ring.
+    stripe_prominence: float = 40.0
+    #: ... and its amplitude (gray levels) at least this (a flat sky has faint peaks).
+    stripe_amplitude: float = 4.0
+
+    # occlusion -------------------------------------------------------------------------
+    #: Share of covered blocks that is occlusion.  Published: > 0.32; lowered because a
+    #: soft-edged occluder covers fewer whole blocks than its area.
+    occlusion_share: float = 0.27
+    #: Without a reference, a frame flatter than this share is a low-texture scene.
+    occlusion_max_share: float = 0.97
+    #: A block is flat when its gray sigma is below this (published: 25, far too loose
+    #: for a compressed picture: a clear sky is flat too) ...
+    occlusion_sigma: float = 6.0
+    #: ... and its half-size Laplacian energy (gray levels²) below this.
+    occlusion_energy: float = 4.0
+    #: Without a reference a flat block is covered only when darker than this ...
+    occlusion_dark: float = 80.0
+    #: ... and than this share of the median brightness of the textured blocks.
+    occlusion_contrast: float = 0.75
+
+    # frozen ----------------------------------------------------------------------------
+    #: Share of pixels whose gray value changed by >= ``frozen_delta`` between the two
+    #: frames below which the picture is frozen.  A live static scene still changes
+    #: almost every pixel by sensor noise.
+    frozen_changed_share: float = 0.05
+    frozen_delta: int = 2
+
+    # jitter ----------------------------------------------------------------------------
+    #: Global shift (pixels at analysis size) between the two frames that is jitter.
+    jitter_shift: float = 3.0
+    #: Minimum phase-correlation response for a shift estimate to count.
+    jitter_response: float = 0.05
+
+    # scene_change ----------------------------------------------------------------------
+    #: Zero-mean normalised correlation with the reference thumbnail below which the
+    #: camera looks at another scene (moved, turned, replaced).
+    scene_correlation: float = 0.65
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"threshold {f.name} must be a finite number >= 0")
+
+    def replace(self, **changes: float) -> Thresholds:
+        """A copy with some thresholds changed (unknown names raise ``TypeError``)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        unknown = set(changes) - set(values)
+        if unknown:
+            raise TypeError(f"unknown thresholds: {sorted(unknown)}")
+        values.update(changes)
+        return Thresholds(**values)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Reference:
+    """A camera's reference view, built by :func:`xueliang.quality.make_reference`.
+
+    Set on the first healthy inspection and re-settable by an operator; the caller stores
+    it (its arrays are small: a 64×36 thumbnail).  ``sharpness`` is the blur measure of the
+    reference frame, the per-camera blur baseline; ``thumbnail`` is a float32 zero-mean,
+    unit-variance gray thumbnail used for scene-change correlation; ``textured`` marks the
+    blocks of the analysis grid that had texture (for occlusion against the reference).
+    """
+
+    sharpness: float
+    texture_share: float
+    thumbnail: np.ndarray
+    textured: np.ndarray
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.sharpness) or not math.isfinite(self.texture_share):
+            raise ValueError("reference measures must be finite")
+        thumb = np.ascontiguousarray(self.thumbnail, dtype=np.float32)
+        if thumb.ndim != 2:
+            raise ValueError("reference thumbnail must be a 2-D array")
+        textured = np.ascontiguousarray(self.textured, dtype=bool)
+        thumb.setflags(write=False)
+        textured.setflags(write=False)
+        object.__setattr__(self, "thumbnail", thumb)
+        object.__setattr__(self, "textured", textured)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Arrays for storage (e.g. ``np.savez``); :meth:`from_arrays` reverses it."""
+        return {
+            "sharpness": np.float64(self.sharpness),
+            "texture_share": np.float64(self.texture_share),
+            "thumbnail": self.thumbnail,
+            "textured": self.textured,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> Reference:
+        return cls(
+            sharpness=float(arrays["sharpness"]),
+            texture_share=float(arrays["texture_share"]),
+            thumbnail=np.asarray(arrays["thumbnail"]),
+            textured=np.asarray(arrays["textured"]),
+        )

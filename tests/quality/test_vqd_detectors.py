@@ -1,0 +1,235 @@
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from xueliang.quality import DefectKind, Diagnosis, Thresholds, diagnose, make_reference
+
+from .conftest import camera_like
+
+K = DefectKind
+
+
+def kinds(d: Diagnosis) -> set[DefectKind]:
+    return set(d.kinds)
+
+
+def assert_finite(d: Diagnosis) -> None:
+    assert all(math.isfinite(v) for v in d.metrics.values())
+    assert all(math.isfinite(v) for v in d.scores.values())
+    assert all(math.isfinite(x.score) and x.score >= 1.0 for x in d.defects)
+
+
+def test_clean_photo_is_ok(photo: np.ndarray) -> None:
+    d = diagnose(photo)
+    assert d.ok, d.defects
+    assert_finite(d)
+    assert set(d.scores) == {k.value for k in K} - {"frozen", "jitter", "scene_change"}
+
+
+def test_clean_other_photo_is_ok(other_photo: np.ndarray) -> None:
+    assert diagnose(other_photo).ok
+
+
+@pytest.mark.parametrize("sigma", [2.0, 3.0, 5.0])
+def test_blur(photo: np.ndarray, sigma: float) -> None:
+    d = diagnose(camera_like(cv2.GaussianBlur(photo, (0, 0), sigma)))
+    assert kinds(d) == {K.BLUR}
+
+
+def test_too_dark(photo: np.ndarray) -> None:
+    assert kinds(diagnose(camera_like(photo * 0.3))) == {K.TOO_DARK}
+
+
+def test_too_bright(photo: np.ndarray) -> None:
+    lifted = 255 - (255 - photo.astype(np.float32)) * 0.3
+    assert kinds(diagnose(camera_like(lifted))) == {K.TOO_BRIGHT}
+
+
+def test_color_cast(photo: np.ndarray) -> None:
+    cast = photo.astype(np.float32) * np.array([0.65, 1.4, 0.65], np.float32)  # green
+    assert kinds(diagnose(camera_like(np.minimum(cast, 255)))) == {K.COLOR_CAST}
+
+
+def test_gaussian_noise(photo: np.ndarray) -> None:
+    assert kinds(diagnose(camera_like(photo, sigma=20))) == {K.NOISE}
+
+
+def test_salt_and_pepper(photo: np.ndarray) -> None:
+    rng = np.random.default_rng(5)
+    noisy = photo.copy()
+    hit = rng.random(photo.shape[:2]) < 0.02
+    noisy[hit] = np.where(rng.random((int(hit.sum()), 1)) < 0.5, 0, 255).astype(np.uint8)
+    assert kinds(diagnose(noisy)) == {K.NOISE}
+
+
+@pytest.mark.parametrize(("period", "angle"), [(10, 0), (16, 90), (24, 30)])
+def test_stripes(photo: np.ndarray, period: int, angle: float) -> None:
+    y, x = np.mgrid[0:360, 0:640].astype(np.float32)
+    a = math.radians(angle)
+    wave = 30 * np.sin(2 * math.pi * (x * math.sin(a) + y * math.cos(a)) / period)
+    d = diagnose(np.clip(photo + wave[..., None], 0, 255).astype(np.uint8))
+    assert kinds(d) == {K.STRIPES}
+
+
+def test_occlusion_by_a_dark_object(photo: np.ndarray) -> None:
+    covered = photo.astype(np.float32).copy()
+    covered[:, :352] = 25.0  # 55 % of the frame
+    covered = cv2.GaussianBlur(covered, (0, 0), 3)
+    d = diagnose(camera_like(covered))
+    assert kinds(d) == {K.OCCLUSION}
+    assert d.metrics["luminance"] > 60  # exposure judged on the visible part
+
+
+def test_bright_occluder_needs_the_reference(photo: np.ndarray) -> None:
+    covered = photo.copy()
+    covered[:, :352] = (200, 200, 200)
+    reference = make_reference(photo)
+    assert K.OCCLUSION in kinds(diagnose(covered, reference=reference))
+
+
+@pytest.mark.parametrize("screen", [(0, 0, 0), (16, 16, 16), (255, 0, 0), (200, 30, 20)])
+def test_signal_loss_screens(screen: tuple[int, int, int]) -> None:
+    frame = np.empty((360, 640, 3), np.uint8)
+    frame[:] = screen
+    cv2.putText(frame, "NO SIGNAL", (200, 190), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (235, 235, 235), 3)
+    assert kinds(diagnose(frame)) == {K.SIGNAL_LOSS}
+
+
+def test_all_black_and_all_white() -> None:
+    black = np.zeros((360, 640, 3), np.uint8)
+    white = np.full((360, 640, 3), 255, np.uint8)
+    assert kinds(diagnose(black)) == {K.SIGNAL_LOSS}
+    d = diagnose(white)
+    assert kinds(d) == {K.TOO_BRIGHT}
+    assert_finite(d)
+
+
+def test_frozen_pair(photo: np.ndarray) -> None:
+    d = diagnose(photo, previous=photo.copy())
+    assert kinds(d) == {K.FROZEN}
+
+
+def test_live_static_scene_is_not_frozen(photo: np.ndarray) -> None:
+    scene = cv2.GaussianBlur(photo, (0, 0), 0.5).astype(np.float32)
+    first = camera_like(scene, seed=10, sigma=1.0)
+    second = camera_like(scene * 1.01, seed=11, sigma=1.0)  # fresh noise, flicker
+    d = diagnose(second, previous=first)
+    assert d.ok, d.defects
+    assert d.metrics["changed_share"] > 0.1
+
+
+def test_frozen_with_ticking_osd_clock(photo: np.ndarray) -> None:
+    a, b = photo.copy(), photo.copy()
+    cv2.putText(a, "2024-06-01 12:00:01", (20, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
+    cv2.putText(b, "2024-06-01 12:00:04", (20, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
+    assert K.FROZEN in kinds(diagnose(b, previous=a))
+
+
+@pytest.mark.parametrize(("dx", "dy"), [(5, 0), (0, 8), (12, -9), (-20, 0)])
+def test_jitter(big_scene: np.ndarray, dx: int, dy: int) -> None:
+    prev = camera_like(big_scene[100:460, 300:940], seed=1)
+    cur = camera_like(big_scene[100 + dy : 460 + dy, 300 + dx : 940 + dx], seed=2)
+    d = diagnose(cur, previous=prev)
+    assert kinds(d) == {K.JITTER}
+    assert d.metrics["shift"] == pytest.approx(math.hypot(dx, dy), abs=1.5)
+
+
+def test_steady_pair_is_not_jitter(big_scene: np.ndarray) -> None:
+    view = big_scene[100:460, 300:940]
+    d = diagnose(camera_like(view, seed=2), previous=camera_like(view, seed=1))
+    assert d.ok, d.defects
+
+
+def test_scene_change(photo: np.ndarray, other_photo: np.ndarray) -> None:
+    reference = make_reference(photo)
+    assert K.SCENE_CHANGE in kinds(diagnose(other_photo, reference=reference))
+    same = camera_like(photo.astype(np.float32) * 1.1, seed=9)
+    assert diagnose(same, reference=reference).ok
+
+
+def test_low_texture_scene_is_not_blurred_nor_occluded(sky: np.ndarray) -> None:
+    d = diagnose(sky)
+    assert d.ok, d.defects
+    reference = make_reference(sky)
+    d = diagnose(camera_like(cv2.GaussianBlur(sky, (0, 0), 1.0), seed=8), reference=reference)
+    assert K.BLUR not in kinds(d)
+    assert K.OCCLUSION not in kinds(d)
+
+
+def test_blur_baseline_from_reference(photo: np.ndarray) -> None:
+    soft = cv2.GaussianBlur(photo, (0, 0), 1.0)  # a camera whose normal is a bit soft
+    reference = make_reference(soft)
+    assert K.BLUR not in kinds(diagnose(soft, reference=reference))
+    d = diagnose(cv2.GaussianBlur(photo, (0, 0), 3.0), reference=reference)
+    assert K.BLUR in kinds(d)
+    assert d.metrics["sharpness_vs_reference"] < 0.5
+
+
+def test_grayscale_input(photo: np.ndarray) -> None:
+    gray = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)
+    assert diagnose(gray).ok
+    assert diagnose(gray[:, :, None]).ok
+    assert kinds(diagnose(cv2.GaussianBlur(gray, (0, 0), 3))) == {K.BLUR}
+    assert diagnose(gray, previous=photo, reference=make_reference(photo)).kinds == {K.FROZEN}
+
+
+def test_bgra_input(photo: np.ndarray) -> None:
+    assert diagnose(cv2.cvtColor(photo, cv2.COLOR_BGR2BGRA)).ok
+
+
+@pytest.mark.parametrize("shape", [(9, 17, 3), (9, 17), (1, 1, 3), (3, 200), (200, 3, 3), (31, 47, 3)])
+def test_tiny_and_odd_sizes(shape: tuple[int, ...]) -> None:
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, shape, dtype=np.uint8)
+    d = diagnose(frame, previous=frame, reference=make_reference(frame))
+    assert_finite(d)
+    flat = np.full(shape, 128, np.uint8)
+    assert_finite(diagnose(flat, previous=flat, reference=make_reference(flat)))
+
+
+def test_full_hd_is_downscaled(photo: np.ndarray) -> None:
+    big = cv2.resize(photo, (1920, 1080), interpolation=cv2.INTER_CUBIC)
+    d = diagnose(big, previous=big, reference=make_reference(photo))
+    assert_finite(d)
+    assert d.kinds == {K.FROZEN}
+    assert kinds(diagnose(cv2.resize(photo * 0.3, (1920, 1080)).astype(np.uint8))) == {K.TOO_DARK}
+
+
+def test_mixed_sizes_between_previous_and_current(photo: np.ndarray) -> None:
+    small = cv2.resize(photo, (320, 180), interpolation=cv2.INTER_AREA)
+    assert_finite(diagnose(photo, previous=small))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.zeros((10, 10), np.float32),
+        np.zeros((0, 5), np.uint8),
+        np.zeros((4, 4, 2), np.uint8),
+        np.zeros((2, 2, 2, 3), np.uint8),
+    ],
+)
+def test_bad_input_raises_value_error(bad: np.ndarray) -> None:
+    with pytest.raises(ValueError):
+        diagnose(bad)
+
+
+def test_not_an_array_raises_type_error() -> None:
+    with pytest.raises(TypeError):
+        diagnose([[1, 2], [3, 4]])  # type: ignore[arg-type]
+
+
+def test_thresholds_configure_the_decision(photo: np.ndarray) -> None:
+    dim = camera_like(photo * 0.55)
+    assert K.TOO_DARK not in kinds(diagnose(dim))
+    assert K.TOO_DARK in kinds(diagnose(dim, thresholds=Thresholds(dark_mean=80)))
+
+
+def test_input_frame_is_not_modified(photo: np.ndarray) -> None:
+    before = photo.copy()
+    diagnose(photo, previous=photo, reference=make_reference(photo))
+    assert np.array_equal(before, photo)
