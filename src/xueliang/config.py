@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     )
     keepalive_interval: float = Field(60.0, gt=0, description="Expected device keepalive interval, seconds.")
     keepalive_misses: int = Field(3, ge=1, description="Missed keepalives before a device is offline.")
+    sip_rate_limit: float = Field(
+        500.0,
+        gt=0,
+        description="SIP messages per second accepted from one source address (burst: twice that).",
+    )
     timezone: str = Field("Asia/Shanghai", description="Zone that reports are rendered in.")
     point_classes: int = Field(
         3, ge=1, le=9, description="Number of point classes (1..N) in this deployment."

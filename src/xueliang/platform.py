@@ -40,11 +40,29 @@ async def prepare_database(context: PlatformContext) -> None:
         )
 
 
+async def start_signalling(context: PlatformContext, tasks: list[asyncio.Task[None]]) -> None:
+    """SIP on ``settings.sip``; presence left over from a previous run is closed first."""
+    from xueliang.catalog import device_passwords, reset_presence
+    from xueliang.db import utcnow
+    from xueliang.gb28181.server import SignallingServer
+    from xueliang.gb28181.store import DirectoryWriter
+
+    async with context.sessions() as session, session.begin():
+        await reset_presence(session, utcnow())
+        passwords = await device_passwords(session)
+    writer = DirectoryWriter(context.sessions)
+    tasks.append(asyncio.create_task(writer.run(), name="directory-writer"))
+    context.signalling = SignallingServer(context.settings, writer, passwords)
+    await context.signalling.start()
+
+
 async def run_platform(settings: Settings, ready: asyncio.Event | None = None) -> None:
     """Serve until cancelled (Ctrl-C)."""
     context = PlatformContext.open(settings)
+    tasks: list[asyncio.Task[None]] = []
     try:
         await prepare_database(context)
+        await start_signalling(context, tasks)
         host, port = split_host_port(settings.http)
         server = uvicorn.Server(
             uvicorn.Config(create_app(context), host=host, port=port, log_level="warning", lifespan="off")
@@ -65,4 +83,11 @@ async def run_platform(settings: Settings, ready: asyncio.Event | None = None) -
         with contextlib.suppress(asyncio.CancelledError):
             await task
     finally:
+        if context.signalling is not None:
+            await context.signalling.stop()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(context.signalling.writer.drained(), 5)
+        for background in tasks:
+            background.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await context.close()

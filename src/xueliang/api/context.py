@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from xueliang.config import Settings
 from xueliang.db import create_engine, session_factory
+
+if TYPE_CHECKING:
+    from xueliang.gb28181.server import SignallingServer
 
 __all__ = ["PlatformContext"]
 
@@ -17,6 +21,7 @@ class PlatformContext:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    signalling: SignallingServer | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> PlatformContext:

@@ -19,11 +19,16 @@ from xueliang.gbcode import DeviceCategory, GbCodeError, is_civil_code, parse_gb
 __all__ = [
     "CatalogEntry",
     "CatalogOutcome",
+    "Registration",
+    "device_passwords",
+    "register_devices",
+    "reset_presence",
     "apply_catalog",
     "delete_catalog_entries",
     "device_password",
     "register_device",
     "set_devices_online",
+    "set_reported_status",
     "update_device_info",
 ]
 
@@ -76,27 +81,84 @@ async def device_password(session: AsyncSession, gb_id: str) -> str | None:
     return await session.scalar(select(Device.password).where(Device.gb_id == gb_id))
 
 
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """A device's successful REGISTER, as the directory records it."""
+
+    gb_id: str
+    address: str
+    transport: str
+    gb_version: str
+
+
 async def register_device(
     session: AsyncSession, gb_id: str, *, address: str, transport: str, gb_version: str, at: datetime
 ) -> Device:
     """Create the device on first registration (kind and civil code from its GB ID), mark it online."""
-    device = await session.scalar(select(Device).where(Device.gb_id == gb_id))
-    if device is None:
-        parsed = parse_gb_id(gb_id)
-        device = Device(
-            gb_id=gb_id,
-            name=gb_id,
-            kind=device_kind_for(gb_id).value,
-            type_code=parsed.type_code,
-            civil_code=parsed.civil_code,
-            created_at=at,
-        )
-        session.add(device)
-    device.address, device.transport, device.gb_version = address, transport, gb_version
-    device.registered_at = device.last_seen_at = at
-    await session.flush()
-    await set_devices_online(session, [gb_id], True, at)
+    await register_devices(session, [Registration(gb_id, address, transport, gb_version)], at)
+    device = await session.scalar(
+        select(Device).where(Device.gb_id == gb_id).execution_options(populate_existing=True)
+    )
+    assert device is not None
     return device
+
+
+async def register_devices(session: AsyncSession, registrations: Sequence[Registration], at: datetime) -> int:
+    """Many registrations in a few statements; returns how many devices were new."""
+    latest = {r.gb_id: r for r in registrations}
+    known: set[str] = set()
+    for chunk in _chunks(list(latest)):
+        known.update((await session.scalars(select(Device.gb_id).where(Device.gb_id.in_(chunk)))).all())
+    new = []
+    for gb_id in latest.keys() - known:
+        parsed = parse_gb_id(gb_id)
+        new.append(
+            {
+                "gb_id": gb_id,
+                "name": gb_id,
+                "kind": device_kind_for(gb_id).value,
+                "type_code": parsed.type_code,
+                "civil_code": parsed.civil_code,
+                "created_at": at,
+                "updated_at": at,
+            }
+        )
+    connection = await session.connection()
+    for chunk in _chunks(new):
+        await connection.execute(insert(Device), chunk)
+    statement = (
+        update(Device)
+        .where(Device.gb_id == bindparam("_gb"))
+        .values(
+            address=bindparam("address"),
+            transport=bindparam("transport"),
+            gb_version=bindparam("gb_version"),
+            registered_at=at,
+            last_seen_at=at,
+            updated_at=at,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    values = [
+        {"_gb": r.gb_id, "address": r.address, "transport": r.transport, "gb_version": r.gb_version}
+        for r in latest.values()
+    ]
+    for chunk in _chunks(values):
+        await connection.execute(statement, chunk)
+    await set_devices_online(session, list(latest), True, at)
+    return len(new)
+
+
+async def device_passwords(session: AsyncSession) -> dict[str, str]:
+    """Devices that have a password of their own (the rest use the platform default)."""
+    rows = await session.execute(select(Device.gb_id, Device.password).where(Device.password.is_not(None)))
+    return {gb: password for gb, password in rows if password}
+
+
+async def reset_presence(session: AsyncSession, at: datetime) -> int:
+    """At start-up nobody is registered yet: whatever was online is offline from ``at``."""
+    online = (await session.scalars(select(Device.gb_id).where(Device.status == ChannelStatus.ONLINE))).all()
+    return await set_devices_online(session, list(online), False, at) if online else 0
 
 
 async def update_device_info(
@@ -259,6 +321,35 @@ async def _upsert_nodes(session: AsyncSession, device_id: int, nodes: dict[str, 
         ],
     )
     return len(nodes)
+
+
+async def set_reported_status(
+    session: AsyncSession, device_gb_id: str, reported: dict[str, bool], at: datetime
+) -> int:
+    """Status-only catalog events (ON/OFF/VLOST/DEFECT) for channels of one device."""
+    device = await session.scalar(select(Device).where(Device.gb_id == device_gb_id))
+    if device is None or not reported:
+        return 0
+    rows = (
+        await session.execute(
+            select(Channel.gb_id, Channel.id).where(
+                Channel.device_id == device.id, Channel.gb_id.in_(list(reported))
+            )
+        )
+    ).all()
+    connection = await session.connection()
+    statement = (
+        update(Channel)
+        .where(Channel.id == bindparam("_id"))
+        .values(reported_status=bindparam("reported"))
+        .execution_options(synchronize_session=False)
+    )
+    values = [{"_id": cid, "reported": _reported(reported[gb])} for gb, cid in rows]
+    if values:
+        await connection.execute(statement, values)
+    online = device.status == ChannelStatus.ONLINE
+    states = {cid: _channel_state(online, _reported(reported[gb])) for gb, cid in rows}
+    return await record_states(session, "online", states, at)
 
 
 async def delete_catalog_entries(

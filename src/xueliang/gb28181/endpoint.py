@@ -114,7 +114,9 @@ class SipEndpoint:
     """One SIP endpoint at ``host:port`` (what it writes in Via and Contact).
 
     ``token`` seeds branch, tag and Call-ID generation (random by default; fixed in tests):
-    IDs are ``token`` plus a counter, so they are unique and never repeat.
+    IDs are ``token`` plus a counter, so they are unique and never repeat. ``symmetric``
+    sends every response to the request's source address (devices behind NAT; and a
+    platform must not be steered to another host by what a Via header says).
     """
 
     def __init__(
@@ -126,8 +128,10 @@ class SipEndpoint:
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         user_agent: str | None = None,
         auto_trying: bool = True,
+        symmetric: bool = False,
     ) -> None:
         self.host = host
+        self.symmetric = symmetric
         self.port = port
         self.max_message_size = max_message_size
         self.user_agent = user_agent
@@ -336,7 +340,9 @@ class SipEndpoint:
             return
         reliable = transport in RELIABLE_TRANSPORTS
         kind = Kind.SERVER_INVITE if request.method == "INVITE" else Kind.SERVER_NON_INVITE
-        dest = response_address(request.top_via, addr, reliable)
+        # Symmetric response routing (as RFC 3581 rport, for every request): answer the
+        # address the request came from, never one a Via header names.
+        dest = addr if self.symmetric else response_address(request.top_via, addr, reliable)
         tx = Transaction(key, kind, request, reliable=reliable, addr=dest, transport=transport,
                          now=now)  # fmt: skip
         self._transactions[key] = tx
