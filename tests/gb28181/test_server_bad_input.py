@@ -8,8 +8,8 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from tests.support.platform import running_platform
+
 from xueliang.gb28181.digest import authorize, parse_challenge
 
 RFC4475 = Path(__file__).parent / "data" / "rfc4475"
@@ -114,7 +114,7 @@ def test_malformed_input_is_answered_or_dropped_and_nothing_is_lost(tmp_path):
             junk.sendto(rng.choice([cut, noise, cut + noise]), sip)
         junk.sendto(b"REGISTER " + b"A" * 60000, sip)
         junk.sendto(message("MESSAGE", junk, "cl", 1, extra="Content-Length: 999\r\n"), sip)
-        bad_body = "<?xml version='1.0' encoding='GB2312'?><Notify><CmdType>Keepalive".encode() + b"\xff\xfe"
+        bad_body = b"<?xml version='1.0' encoding='GB2312'?><Notify><CmdType>Keepalive" + b"\xff\xfe"
         junk.sendto(message("MESSAGE", junk, "bb", 1, body=bad_body), sip)
 
         # The platform still works: the device keeps alive, its record is intact.

@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from tests.support.platform import free_port, running_platform
 
 SIPP = shutil.which("sipp")
