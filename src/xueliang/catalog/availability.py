@@ -43,12 +43,20 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[start : start + size]
 
 
-async def record_states(session: AsyncSession, kind: str, states: Mapping[int, str], at: datetime) -> int:
+async def record_states(
+    session: AsyncSession,
+    kind: str,
+    states: Mapping[int, str],
+    at: datetime,
+    *,
+    status_written: Mapping[int, str] | None = None,
+) -> int:
     """Record that each channel (by row id) is in ``states[id]`` of ``kind`` from ``at`` on.
 
     Only changes are written: an open interval in the same state is left alone, one in
     another state is closed at ``at`` and a new one opened. For ``online`` the channel's
-    ``status`` column follows. Returns the number of channels whose state changed.
+    ``status`` column follows (except where ``status_written`` says it already holds that
+    state). Returns the number of channels whose state changed.
     """
     if not states:
         return 0
@@ -92,7 +100,12 @@ async def record_states(session: AsyncSession, kind: str, states: Mapping[int, s
             .values(status=bindparam("status"))
             .execution_options(synchronize_session=False)
         )
-        values = [{"_id": row["channel_id"], "status": row["state"]} for row in to_open]
+        written = status_written or {}
+        values = [
+            {"_id": row["channel_id"], "status": row["state"]}
+            for row in to_open
+            if written.get(row["channel_id"]) != row["state"]
+        ]
         for chunk in _chunks(values):
             await connection.execute(status, chunk)
     return len(to_open)

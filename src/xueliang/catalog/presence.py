@@ -241,7 +241,7 @@ async def apply_catalog(
                 {
                     "gb_id": gb_id,
                     **values,
-                    "status": ChannelStatus.OFFLINE,
+                    "status": _channel_state(device_online, values["reported_status"]),
                     "point_class": 3,
                     "source": "other",
                     "resolution": "",
@@ -271,7 +271,8 @@ async def apply_catalog(
     states = {
         ids[gb]: _channel_state(device_online, _reported(entry.status_on)) for gb, entry in channels.items()
     }
-    await record_states(session, "online", states, at)
+    inserted = {ids[gb]: states[ids[gb]] for gb in new_ids}
+    await record_states(session, "online", states, at, status_written=inserted)
     return outcome
 
 

@@ -9,6 +9,8 @@ in ``extra`` so nothing a device sends is lost.
 
 from __future__ import annotations
 
+import functools
+
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
@@ -113,18 +115,31 @@ def _format(value: Any) -> str:
 Spec: TypeAlias = tuple[tuple[str, str, Callable[[str], Any]], ...]
 
 
-def _read(element: ET.Element, spec: Spec, skip: Iterable[str]) -> tuple[dict[str, Any], Extra]:
-    """Read the spec's fields; anything else (and unconvertible values) goes to ``extra``."""
-    by_tag = {tag.lower(): (attr, conv) for tag, attr, conv in spec}
-    skipped = {s.lower() for s in skip}
+@functools.cache
+def _lookup(spec: Spec, skip: tuple[str, ...]) -> tuple[dict[str, tuple[str, Callable[[str], Any]]], frozenset[str]]:
+    """The spec by lower-cased tag, and the lower-cased tags to skip (built once per spec)."""
+    return {tag.lower(): (attr, conv) for tag, attr, conv in spec}, frozenset(s.lower() for s in skip)
+
+
+def _read(
+    element: ET.Element, spec: Spec, skip: tuple[str, ...]
+) -> tuple[dict[str, Any], Extra, dict[str, ET.Element]]:
+    """Read the spec's fields; anything else (and unconvertible values) goes to ``extra``.
+
+    Skipped children are returned by lower-cased tag (first occurrence) for the caller.
+    """
+    by_tag, skipped = _lookup(spec, skip)
     values: dict[str, Any] = {}
     extra: Extra = {}
+    found: dict[str, ET.Element] = {}
     for child in element:
         lower = child.tag.lower()
         if lower in skipped:
+            found.setdefault(lower, child)
             continue
-        text = _leaf_text(child)
-        if lower in by_tag and not len(child):
+        leaf = not len(child)
+        text = (child.text or "").strip() if leaf else _leaf_text(child)
+        if leaf and lower in by_tag:
             attr, conv = by_tag[lower]
             if text == "":
                 values[attr] = None
@@ -136,7 +151,7 @@ def _read(element: ET.Element, spec: Spec, skip: Iterable[str]) -> tuple[dict[st
                 extra[child.tag] = text  # kept, never lost
         else:
             extra[child.tag] = text
-    return values, extra
+    return values, extra, found
 
 
 def _write(parent: ET.Element, obj: Any, spec: Spec) -> None:
@@ -310,8 +325,7 @@ class CatalogItem:
 
     @classmethod
     def from_element(cls, element: ET.Element) -> CatalogItem:
-        values, extra = _read(element, _ITEM_SPEC, ("Info", "Event", "PTZType"))
-        children = _children(element)
+        values, extra, children = _read(element, _ITEM_SPEC, ("Info", "Event", "PTZType"))
         info: Extra = {}
         ptz_text = _text(children, "PTZType")
         if (info_el := children.get("info")) is not None:
@@ -382,7 +396,7 @@ class CatalogResponse(_Command):
         if not sum_text.isdigit():
             raise ManscdpError(f"SumNum is not a number: {sum_text!r}")
         items, num = _read_items(element)
-        _, extra = _read(element, (), (*_HEAD, "SumNum", "DeviceList"))
+        _, extra, _ = _read(element, (), (*_HEAD, "SumNum", "DeviceList"))
         return cls(_sn(children), _device_id(children), int(sum_text), items, num, extra)
 
 
@@ -474,7 +488,7 @@ class DeviceInfoResponse(_Command):
     @classmethod
     def from_element(cls, element: ET.Element) -> DeviceInfoResponse:
         children = _children(element)
-        values, extra = _read(element, _DEVICE_INFO_SPEC, _HEAD)
+        values, extra, _ = _read(element, _DEVICE_INFO_SPEC, _HEAD)
         return cls(_sn(children), _device_id(children), **values, extra=extra)
 
 
@@ -523,7 +537,7 @@ class DeviceStatusResponse(_Command):
     @classmethod
     def from_element(cls, element: ET.Element) -> DeviceStatusResponse:
         children = _children(element)
-        values, extra = _read(element, _DEVICE_STATUS_SPEC, (*_HEAD, "Alarmstatus"))
+        values, extra, _ = _read(element, _DEVICE_STATUS_SPEC, (*_HEAD, "Alarmstatus"))
         alarms: list[tuple[str, str]] = []
         if (alarm_el := children.get("alarmstatus")) is not None:
             for item in alarm_el:
@@ -562,7 +576,7 @@ class CatalogQuery(_Command):
     @classmethod
     def from_element(cls, element: ET.Element) -> CatalogQuery:
         children = _children(element)
-        values, _ = _read(element, _TIME_SPEC, _HEAD)
+        values, _, _ = _read(element, _TIME_SPEC, _HEAD)
         return cls(_sn(children), _device_id(children), **values)
 
 
@@ -647,7 +661,7 @@ class RecordInfoQuery(_Command):
     @classmethod
     def from_element(cls, element: ET.Element) -> RecordInfoQuery:
         children = _children(element)
-        values, _ = _read(element, _RECORD_SPEC, _HEAD)
+        values, _, _ = _read(element, _RECORD_SPEC, _HEAD)
         values.setdefault("start_time", "")
         values.setdefault("end_time", "")
         return cls(_sn(children), _device_id(children), **values)
@@ -681,7 +695,7 @@ class DeviceControl(_Command):
     @classmethod
     def from_element(cls, element: ET.Element) -> DeviceControl:
         children = _children(element)
-        _, extra = _read(element, (), (*_HEAD, "PTZCmd"))
+        _, extra, _ = _read(element, (), (*_HEAD, "PTZCmd"))
         ptz_text = _text(children, "PTZCmd")
         try:
             ptz = PtzCommand.from_hex(ptz_text) if ptz_text else None
