@@ -51,6 +51,7 @@ class CatalogEntry:
     longitude: float | None = None
     latitude: float | None = None
     ptz_type: int | None = None
+    event: str = ""  # catalog notifications (A.2.5): ON, OFF, VLOST, DEFECT, ADD, DEL, UPDATE
 
     @property
     def node_kind(self) -> str | None:

@@ -10,10 +10,9 @@ in ``extra`` so nothing a device sends is lost.
 from __future__ import annotations
 
 import functools
-
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeAlias
 
@@ -112,11 +111,12 @@ def _format(value: Any) -> str:
 
 
 # A field spec: (XML tag, attribute name, converter from text).
-Spec: TypeAlias = tuple[tuple[str, str, Callable[[str], Any]], ...]
+Converter: TypeAlias = Callable[[str], Any]
+Spec: TypeAlias = tuple[tuple[str, str, Converter], ...]
 
 
 @functools.cache
-def _lookup(spec: Spec, skip: tuple[str, ...]) -> tuple[dict[str, tuple[str, Callable[[str], Any]]], frozenset[str]]:
+def _lookup(spec: Spec, skip: tuple[str, ...]) -> tuple[dict[str, tuple[str, Converter]], frozenset[str]]:
     """The spec by lower-cased tag, and the lower-cased tags to skip (built once per spec)."""
     return {tag.lower(): (attr, conv) for tag, attr, conv in spec}, frozenset(s.lower() for s in skip)
 

@@ -13,8 +13,10 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import multiprocessing
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -62,8 +64,11 @@ __all__ = ["InviteError", "InviteSession", "SignallingServer", "SignallingStats"
 
 log = logging.getLogger(__name__)
 
-MAX_TCP_MESSAGE = 4 * 1024 * 1024  # a 10,000-item catalog part over TCP
+MAX_TCP_MESSAGE = 8 * 1024 * 1024  # a 10,000-item catalog part over TCP
 MAX_UDP_MESSAGE = 65_535
+# Bodies above this (catalog parts of thousands of items) are parsed in a worker process, so a
+# 5 MB catalog neither stalls keepalives nor waits for the database.
+LARGE_BODY = 64 * 1024
 # Events that mean "this channel cannot deliver video now" (A.2.5).
 _OFF_EVENTS = {"OFF": False, "VLOST": False, "DEFECT": False, "ON": True}
 
@@ -131,7 +136,9 @@ class SignallingServer:
             host, port, user_agent="xueliang", symmetric=True, max_message_size=MAX_TCP_MESSAGE
         )
         self.presence = PresenceTable(settings.keepalive_interval, settings.keepalive_misses)
-        self.catalogs: CatalogAssembler[CatalogEntry] = CatalogAssembler()
+        # Parts are written as they arrive; the assembler only tracks which items came.
+        self.catalogs: CatalogAssembler[None] = CatalogAssembler()
+        self._parser: ProcessPoolExecutor | None = None
         self.registrar = Registrar(
             realm=settings.sip_domain,
             default_password=settings.sip_password,
@@ -153,7 +160,6 @@ class SignallingServer:
         self._sessions: dict[str, InviteSession] = {}
         self._faulty: dict[str, frozenset[str]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.on_catalog: list[Callable[[AssembledCatalog[CatalogEntry]], Awaitable[None] | None]] = []
         self._handlers: dict[str, Callable[[RequestReceived, float], None]] = {
             "REGISTER": self._on_register,
             "MESSAGE": self._on_message,
@@ -202,6 +208,8 @@ class SignallingServer:
                 await self._tcp_server.wait_closed()
         for future in [*self._waiters.values(), *self._requests.values()]:
             future.cancel()
+        if self._parser is not None:
+            self._parser.shutdown(wait=False, cancel_futures=True)
 
     def now(self) -> float:
         assert self._loop is not None
@@ -387,6 +395,11 @@ class SignallingServer:
             )
             self._respond(event, 403, now, reason="Forbidden: not the registered address")
             return
+        if len(request.body) > LARGE_BODY:
+            self._respond(event, 200, now)
+            self.presence.touch(sender, event.addr, now)
+            asyncio.ensure_future(self._parse_large(sender, request.body))
+            return
         try:
             message = parse_manscdp(request.body)
         except UnknownCommandError as exc:
@@ -407,6 +420,25 @@ class SignallingServer:
         self._respond(event, status, now)
         self.presence.touch(sender, event.addr, now)
 
+    async def _parse_large(self, sender: str, body: bytes) -> None:
+        if self._parser is None:
+            self._parser = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver"))
+        assert self._loop is not None
+        try:
+            kind, sn, total, entries = await self._loop.run_in_executor(
+                self._parser, parse_catalog_body, body
+            )
+        except (ManscdpError, ValueError) as exc:
+            self.stats.malformed += 1
+            log.warning("bad large MANSCDP body from %s: %s", sender, exc)
+            return
+        now = self.now()
+        if kind == "Response":
+            self._catalog_part(sender, sn, total, entries, now)
+        else:
+            self._catalog_events(sender, entries)
+        self._pump(now)
+
     def _on_keepalive(self, sender: str, command: Keepalive, event: RequestReceived, now: float) -> int:
         verdict = self.presence.keepalive(sender, event.addr, now)
         if verdict is KeepaliveVerdict.OK:
@@ -424,15 +456,28 @@ class SignallingServer:
     def _on_catalog_part(
         self, sender: str, command: CatalogResponse, event: RequestReceived, now: float
     ) -> int:
-        entries = [(item.device_id, _entry(item)) for item in command.items]
-        done = self.catalogs.add_part(sender, command.sn, command.sum_num, entries, now)
-        if done is not None:
-            self._catalog_done(done)
+        self._catalog_part(sender, command.sn, command.sum_num, [_entry(i) for i in command.items], now)
         return 200
 
-    def _catalog_done(self, catalog: AssembledCatalog[CatalogEntry]) -> None:
+    def _catalog_part(
+        self, sender: str, sn: int, total: int, entries: list[CatalogEntry], now: float
+    ) -> None:
+        if entries:
+            self.writer.catalog(sender, entries)
+        done = self.catalogs.add_part(sender, sn, total, [(e.gb_id, None) for e in entries], now)
+        if done is not None:
+            self._catalog_done(done)
+
+    def _catalog_done(self, catalog: AssembledCatalog[None]) -> None:
         if catalog.complete:
             self.stats.catalogs_complete += 1
+            log.info(
+                "catalog of %s (SN %d): %d items in %d parts",
+                catalog.device_id,
+                catalog.sn,
+                len(catalog.items),
+                catalog.parts,
+            )
         else:
             self.stats.catalogs_partial += 1
             log.warning(
@@ -443,8 +488,6 @@ class SignallingServer:
                 catalog.total,
                 catalog.parts,
             )
-        if catalog.items and self.presence.get(catalog.device_id) is not None:
-            self.writer.catalog(catalog.device_id, catalog.items)
         waiter = self._waiters.pop(("Catalog", catalog.device_id, catalog.sn), None)
         if waiter is not None and not waiter.done():
             waiter.set_result(catalog)
@@ -452,22 +495,25 @@ class SignallingServer:
     def _on_catalog_notify(
         self, sender: str, command: CatalogNotify, event: RequestReceived, now: float
     ) -> int:
+        self._catalog_events(sender, [_entry(item) for item in command.items])
+        return 200
+
+    def _catalog_events(self, sender: str, entries: list[CatalogEntry]) -> None:
         upserts, deleted, reported = [], [], {}
-        for item in command.items:
-            kind = (item.event or "").upper()
+        for entry in entries:
+            kind = entry.event
             if kind == "DEL":
-                deleted.append(item.device_id)
+                deleted.append(entry.gb_id)
             elif kind in _OFF_EVENTS:
-                reported[item.device_id] = _OFF_EVENTS[kind]
+                reported[entry.gb_id] = _OFF_EVENTS[kind]
             else:  # ADD, UPDATE, or no event: the item itself
-                upserts.append(_entry(item))
+                upserts.append(entry)
         if upserts:
             self.writer.catalog(sender, upserts)
         if deleted:
             self.writer.deleted(sender, deleted)
         if reported:
             self.writer.reported(sender, reported)
-        return 200
 
     def _on_device_info(
         self, sender: str, command: DeviceInfoResponse, event: RequestReceived, now: float
@@ -546,7 +592,7 @@ class SignallingServer:
             "DeviceStatus", device_id, DeviceStatusQuery(sn=next(self._sn), device_id=device_id), timeout
         )  # type: ignore[no-any-return]
 
-    async def refresh_catalog(self, device_id: str, timeout: float = 120.0) -> AssembledCatalog[CatalogEntry]:
+    async def refresh_catalog(self, device_id: str, timeout: float = 120.0) -> AssembledCatalog[None]:
         return await self._ask(
             "Catalog", device_id, CatalogQuery(sn=next(self._sn), device_id=device_id), timeout
         )  # type: ignore[no-any-return]
@@ -661,6 +707,14 @@ class SignallingServer:
 def _user(request: SipRequest) -> str | None:
     uri = request.from_.uri
     return uri.user if isinstance(uri, SipUri) else None
+
+
+def parse_catalog_body(body: bytes) -> tuple[str, int, int, list[CatalogEntry]]:
+    """Worker-process half of a large catalog MESSAGE: ``(root, SN, SumNum, entries)``."""
+    command = parse_manscdp(body).command
+    if not isinstance(command, CatalogResponse | CatalogNotify):
+        raise ManscdpError(f"a {len(body)}-byte body that is not a catalog")
+    return command.ROOT, command.sn, command.sum_num, [_entry(item) for item in command.items]
 
 
 def _entry(item: CatalogItem) -> CatalogEntry:

@@ -121,7 +121,11 @@ class DirectoryWriter:
     async def _apply_one(session: AsyncSession, op: _Op) -> None:
         if op.kind == "catalog":
             device_id, entries = op.payload  # type: ignore[misc]
-            outcome = await apply_catalog(session, device_id, entries, op.at)
+            try:
+                outcome = await apply_catalog(session, device_id, entries, op.at)
+            except LookupError as exc:  # the device left before its catalog was written
+                log.warning("catalog dropped: %s", exc)
+                return
             log.info(
                 "catalog of %s: %d new, %d updated, %d nodes, %d rejected",
                 device_id,
