@@ -61,6 +61,18 @@ class DevicePublic(BaseModel):
     channels: int
 
 
+class DeviceStatusPublic(BaseModel):
+    """A device's own answer to DeviceStatus (GB/T 28181 A.2.6.7)."""
+
+    id: str
+    result: str
+    online: str
+    status: str
+    encode: str
+    record: str
+    device_time: str
+
+
 class RegionPublic(BaseModel):
     civil_code: str
     name: str

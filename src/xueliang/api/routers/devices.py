@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import func, select
 
-from xueliang.api.deps import SessionDep
-from xueliang.api.schemas import DevicePublic, Page
+from xueliang.api.deps import ContextDep, SessionDep
+from xueliang.api.schemas import DevicePublic, DeviceStatusPublic, Page
 from xueliang.catalog import Channel, ChannelStatus, Device, civil_code_range, count_rows
 from xueliang.gbcode import TYPE_CODES
 
@@ -75,3 +75,41 @@ async def get_device(session: SessionDep, gb_id: str) -> DevicePublic:
     if row is None:
         raise HTTPException(404, f"device {gb_id} not found")
     return to_public(*row)
+
+
+def _signalling(context: ContextDep) -> Any:
+    if context.signalling is None:
+        raise HTTPException(503, "signalling is not running")
+    return context.signalling
+
+
+@router.post("/{gb_id}/status", response_model=DeviceStatusPublic)
+async def query_device_status(context: ContextDep, gb_id: str) -> DeviceStatusPublic:
+    """Ask the device for its status now (GB/T 28181 DeviceStatus, A.2.4.3)."""
+    try:
+        status = await _signalling(context).device_status(gb_id)
+    except LookupError:
+        raise HTTPException(404, f"device {gb_id} is not online") from None
+    except TimeoutError:
+        raise HTTPException(504, f"device {gb_id} did not answer") from None
+    return DeviceStatusPublic(
+        id=gb_id,
+        result=status.result or "",
+        online=status.online or "",
+        status=status.status or "",
+        encode=status.encode or "",
+        record=status.record or "",
+        device_time=status.device_time or "",
+    )
+
+
+@router.post("/{gb_id}/catalog")
+async def refresh_device_catalog(context: ContextDep, gb_id: str) -> dict[str, Any]:
+    """Query the device's catalog again and wait for it (GB/T 28181 Catalog, 9.5)."""
+    try:
+        catalog = await _signalling(context).refresh_catalog(gb_id)
+    except LookupError:
+        raise HTTPException(404, f"device {gb_id} is not online") from None
+    except TimeoutError:
+        raise HTTPException(504, f"device {gb_id} did not answer") from None
+    return {"id": gb_id, "items": len(catalog.items), "total": catalog.total, "complete": catalog.complete}
