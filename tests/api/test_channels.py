@@ -138,3 +138,29 @@ async def test_regions_and_organizations(client, city):
 async def test_openapi_is_published(client):
     spec = (await client.get("/openapi.json")).json()
     assert "/api/v1/channels/{gb_id}" in spec["paths"] and "/api/v1/health" in spec["paths"]
+
+
+async def test_availability_intervals(client, city, sessions):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from xueliang.catalog import Channel, record_states
+
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    async with sessions() as session, session.begin():
+        cid = await session.scalar(select(Channel.id).where(Channel.gb_id == "34020200001320000001"))
+        await record_states(session, "online", {cid: "online"}, t0)
+        await record_states(session, "online", {cid: "offline"}, t0 + timedelta(hours=2))
+    body = (await client.get("/channels/34020200001320000001/availability")).json()
+    assert [(i["state"], i["until"] is None) for i in body["items"]] == [("online", False), ("offline", True)]
+    later = {"from": (t0 + timedelta(hours=3)).isoformat()}
+    assert [
+        i["state"]
+        for i in (await client.get("/channels/34020200001320000001/availability", params=later)).json()[
+            "items"
+        ]
+    ] == ["offline"]
+    bad = {"from": t0.isoformat(), "to": (t0 - timedelta(hours=1)).isoformat()}
+    assert (await client.get("/channels/34020200001320000001/availability", params=bad)).status_code == 422
+    assert (await client.get("/channels/34020200001320009999/availability")).status_code == 404

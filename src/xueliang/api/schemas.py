@@ -42,6 +42,14 @@ class ChannelPublic(BaseModel):
     updated_at: datetime
 
 
+class IntervalPublic(BaseModel):
+    """A span of one state: ``until`` is null for the interval that is open now."""
+
+    state: str
+    since: datetime
+    until: datetime | None
+
+
 class DevicePublic(BaseModel):
     id: str = Field(description="The device's 20-digit GB ID")
     name: str

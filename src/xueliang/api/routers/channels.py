@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import select
 
 from xueliang.api.deps import SessionDep, SettingsDep
-from xueliang.api.schemas import ChannelPublic, Page
+from xueliang.api.schemas import ChannelPublic, IntervalPublic, Page
 from xueliang.catalog import (
+    Availability,
     Channel,
     ChannelFilter,
     ChannelSource,
@@ -115,3 +117,31 @@ async def get_channel(session: SessionDep, gb_id: str) -> ChannelPublic:
     if row is None:
         raise HTTPException(404, f"channel {gb_id} not found")
     return to_public(*row)
+
+
+@router.get("/{gb_id}/availability")
+async def channel_availability(
+    session: SessionDep,
+    gb_id: str,
+    kind: Annotated[str, Query(pattern=r"^[a-z_]{1,16}$")] = "online",
+    since: Annotated[datetime | None, Query(alias="from", description="UTC; default: all history")] = None,
+    until: Annotated[datetime | None, Query(alias="to")] = None,
+) -> dict[str, Any]:
+    """The channel's state intervals of ``kind`` overlapping [from, to), oldest first."""
+    channel_id = await session.scalar(select(Channel.id).where(Channel.gb_id == gb_id))
+    if channel_id is None:
+        raise HTTPException(404, f"channel {gb_id} not found")
+    if since and until and until <= since:
+        raise HTTPException(422, "the period ends before it starts")
+    statement = select(Availability).where(Availability.channel_id == channel_id, Availability.kind == kind)
+    if until is not None:
+        statement = statement.where(Availability.since < _utc(until))
+    if since is not None:
+        statement = statement.where((Availability.until.is_(None)) | (Availability.until > _utc(since)))
+    rows = (await session.scalars(statement.order_by(Availability.since, Availability.id))).all()
+    items = [IntervalPublic(state=r.state, since=r.since, until=r.until) for r in rows]
+    return {"items": items, "total": len(items)}
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
