@@ -1,6 +1,6 @@
 """VQD accuracy on the labelled evaluation set (``xueliang.quality.evalset``).
 
-    .venv/bin/python bench/vqd_eval.py [--per-defect 150] [--clean 300] [--pairs 120]
+    .venv/bin/python bench/vqd_eval.py [--per-defect 150] [--clean 300] [--pairs 120] [--seed 7]
 
 Prints per-defect precision, recall and F1 at the documented severities, the false-alarm
 rate on clean images (a clean image flagged with any defect) and on clean pairs, and the

@@ -75,10 +75,49 @@ def test_stripes(photo: np.ndarray, period: int, angle: float) -> None:
     assert kinds(d) == {K.STRIPES}
 
 
+def test_color_cast_on_a_colourful_scene(other_photo: np.ndarray) -> None:
+    """A cool cast on an orange cat: the gray-world mean moves towards neutral, the
+    brightest (near-white) pixels do not."""
+    assert K.COLOR_CAST not in kinds(diagnose(other_photo))
+    cast = other_photo.astype(np.float32) * np.array([1.35, 1.0, 0.65], np.float32)
+    assert K.COLOR_CAST in kinds(diagnose(camera_like(np.minimum(cast, 255))))
+
+
+def test_periodic_scene_is_not_stripes(photo: np.ndarray) -> None:
+    """A railing or a brick wall (thin sharp lines, a harmonic series) is scene content;
+    interference stripes on it are still found."""
+    scene = np.full((360, 640, 3), 120.0, np.float32)
+    scene[:, ::40] = 200.0  # bright thin lines every 40 px: a railing
+    scene[:, 1::40] = 200.0
+    scene = cv2.GaussianBlur(scene, (0, 0), 1.0)
+    railing = camera_like(scene)
+    assert K.STRIPES not in kinds(diagnose(railing))
+    y, x = np.mgrid[0:360, 0:640].astype(np.float32)
+    wave = 25 * np.sin(2 * math.pi * (x * math.sin(0.5) + y * math.cos(0.5)) / 14)
+    assert K.STRIPES in kinds(diagnose(camera_like(scene + wave[..., None])))
+
+
+def test_stripes_on_a_low_texture_scene(sky: np.ndarray) -> None:
+    y = np.arange(360, dtype=np.float32)[:, None, None]
+    striped = np.clip(sky + 20 * np.sin(2 * math.pi * y / 10), 0, 255).astype(np.uint8)
+    assert kinds(diagnose(striped)) == {K.STRIPES}
+
+
+def test_out_of_focus_occluder(photo: np.ndarray) -> None:
+    """A leaf at the lens: the scene behind it defocused away, darker; the rest sharp."""
+    mask = np.zeros(photo.shape[:2], np.float32)
+    cv2.ellipse(mask, (640, 360), (420, 300), 0, 0, 360, 1.0, -1)
+    mask = cv2.GaussianBlur(mask, (0, 0), 4)[..., None]
+    leaf = cv2.GaussianBlur(photo.astype(np.float32), (0, 0), 30) * 0.7
+    d = diagnose(camera_like(photo.astype(np.float32) * (1 - mask) + leaf * mask))
+    assert kinds(d) == {K.OCCLUSION}
+
+
 def test_occlusion_by_a_dark_object(photo: np.ndarray) -> None:
-    covered = photo.astype(np.float32).copy()
-    covered[:, :352] = 25.0  # 55 % of the frame
-    covered = cv2.GaussianBlur(covered, (0, 0), 3)
+    mask = np.zeros(photo.shape[:2], np.float32)
+    mask[:, :352] = 1.0  # 55 % of the frame
+    mask = cv2.GaussianBlur(mask, (0, 0), 3)[..., None]  # the occluder's soft edge
+    covered = photo.astype(np.float32) * (1 - mask) + 25.0 * mask
     d = diagnose(camera_like(covered))
     assert kinds(d) == {K.OCCLUSION}
     assert d.metrics["luminance"] > 60  # exposure judged on the visible part

@@ -14,10 +14,9 @@ pytest.importorskip("skimage")
 from xueliang.quality import DefectKind, evalset  # noqa: E402
 
 NOT_MET = {
-    DefectKind.COLOR_CAST: "casts that move a coloured scene towards neutral are invisible "
-    "without a reference (recall ~0.7)",
-    DefectKind.OCCLUSION: "single-image occlusion only sees dark, flat occluders at >= 27 % "
-    "of the blocks (recall ~0.8); the reference-based rule is not evaluated",
+    DefectKind.OCCLUSION: "without a reference, an out-of-focus occluder about as bright as the "
+    "scene in front of a scene with its own plain areas (sky, moon plain) is ambiguous; "
+    "F1 ~0.94-0.96 (full bench: 0.945 on seed 7, 0.959 on seed 23)",
 }
 
 

@@ -8,8 +8,9 @@ are computed once per frame (``_Frame``):
 * one gray conversion; a half- and a quarter-size gray pyramid (``INTER_AREA``);
 * one Laplacian per pyramid level; block statistics on a grid of about 40×40-pixel blocks
   by ``cv2.resize(..., INTER_AREA)`` (a block mean is an area resize);
-* colour only on an 80×45 subsample (block colour means, Lab for the colour cast);
-* the stripe spectrum on a 128×128 downscale.
+* colour only on an 80×45 subsample (block colour means, log chromaticity for the cast);
+* the stripe spectrum on a 256×256 resampling of the half-size picture;
+* a fine (about 20×20-pixel) block grid of the same measures for the occluder region.
 
 Defect precedence: a lost signal hides every other single-image defect (there is no picture
 to judge); exposure, colour cast and blur are judged on the visible (not occluded) blocks;
@@ -40,6 +41,9 @@ _THUMB = (64, 36)
 _MAX_SCORE = 100.0
 _EPS = 1e-6
 _MIN_TEXTURED_BLOCKS = 3
+_MAX_SUBHARMONIC = 8
+_MIN_REST_BLOCKS = 12  # fine-grid blocks of scene an occlusion verdict needs
+_MIN_REGION_BLOCKS = 8  # fine-grid blocks of the smallest occluder candidate
 
 
 # ---------------------------------------------------------------------------------------
@@ -114,6 +118,14 @@ def _laplacian_energy(gray: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     return _block_mean(cv2.multiply(lap, lap), grid)
 
 
+def _laplacian_energies(
+    gray: np.ndarray, grid: tuple[int, int], fine: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    lap = cv2.Laplacian(gray, cv2.CV_32F)
+    energy = cv2.multiply(lap, lap)
+    return _block_mean(energy, grid), _block_mean(energy, fine)
+
+
 def _above(value: float, threshold: float) -> float:
     """Score of a measure that is a defect at or above ``threshold``."""
     if threshold <= 0:
@@ -144,6 +156,9 @@ class _Frame:
     e2: np.ndarray  # ... half size
     e4: np.ndarray  # ... quarter size
     grid: tuple[int, int]
+    fine_mean: np.ndarray  # block mean gray on the fine (2× denser) grid, for occlusion
+    fine_e2: np.ndarray  # half-size Laplacian energy on the fine grid
+    fine_e4: np.ndarray  # quarter-size Laplacian energy on the fine grid
 
 
 def _analyse(frame: np.ndarray) -> _Frame:
@@ -162,10 +177,13 @@ def _analyse(frame: np.ndarray) -> _Frame:
     grid = (max(1, min(_GRID[0], width // 8)), max(1, min(_GRID[1], height // 8)))
     half = _resize(gray, (max(1, width // 2), max(1, height // 2)))
     quarter = _resize(half, (max(1, width // 4), max(1, height // 4)))
+    fine = (min(2 * grid[0], max(1, width // 8)), min(2 * grid[1], max(1, height // 8)))
     half_f = half.astype(np.float32)
     mean = _block_mean(half_f, grid)
     sq = _block_mean(cv2.multiply(half_f, half_f), grid)
     sigma = np.sqrt(np.maximum(sq - mean * mean, 0.0))
+    e2, fine_e2 = _laplacian_energies(half, grid, fine)
+    e4, fine_e4 = _laplacian_energies(quarter, grid, fine)
     return _Frame(
         gray=gray,
         half=half,
@@ -174,9 +192,12 @@ def _analyse(frame: np.ndarray) -> _Frame:
         mean=mean,
         sigma=sigma,
         e1=_laplacian_energy(gray, grid),
-        e2=_laplacian_energy(half, grid),
-        e4=_laplacian_energy(quarter, grid),
+        e2=e2,
+        e4=e4,
         grid=grid,
+        fine_mean=_block_mean(half_f, fine),
+        fine_e2=fine_e2,
+        fine_e4=fine_e4,
     )
 
 
@@ -231,32 +252,99 @@ def _flat(f: _Frame, t: Thresholds, noise_e: float) -> np.ndarray:
     return (f.sigma < t.occlusion_sigma) & (f.e2 - noise_e / 4.0 < t.occlusion_energy)
 
 
-def _covered(f: _Frame, t: Thresholds, noise_e: float, reference: Reference | None = None) -> np.ndarray:
-    """Blocks that show no scene: flat at every scale.
+def _covered(
+    f: _Frame, t: Thresholds, noise_e: float, reference: Reference | None = None
+) -> tuple[np.ndarray, float]:
+    """Blocks (analysis grid) that show no scene, and the covered share of the picture.
 
-    Without a reference a flat block must also be dark, both absolutely and against the
-    textured rest of the picture: an object at the lens is out of focus and unlit, a
-    clear sky or a white wall is not.  With a reference any block that was textured and
-    is now flat is covered.
+    With a reference any block that was textured and is now flat is covered; the share
+    is of the blocks the reference had texture in.  Without one, see :func:`_occluder`
+    (the share is measured on its finer grid).
     """
-    flat = _flat(f, t, noise_e)
-    if reference is not None and reference.textured.shape == flat.shape:
-        return flat & reference.textured
-    if flat.all() or not flat.any():
-        return flat & False
-    scene = float(np.median(f.mean[~flat]))
-    return flat & (f.mean < min(t.occlusion_dark, t.occlusion_contrast * scene))
+    if reference is not None and reference.textured.shape == f.grid[::-1]:
+        covered = _flat(f, t, noise_e) & reference.textured
+        textured = int(reference.textured.sum())
+        return covered, (float(covered.sum()) / textured if textured else 0.0)
+    region = _occluder(f, t, noise_e)
+    if not region.any():
+        return np.zeros(f.grid[::-1], bool), 0.0
+    return _block_mean(region.astype(np.float32), f.grid) >= 0.5, float(np.mean(region))
 
 
-def _occlusion(
-    f: _Frame, t: Thresholds, covered: np.ndarray, reference: Reference | None
-) -> tuple[float, dict[str, float]]:
-    share = float(np.mean(covered))
-    if reference is not None and reference.textured.shape == covered.shape:
-        if reference.textured.any():
-            share = float(np.sum(covered)) / float(np.sum(reference.textured))
-    elif share > t.occlusion_max_share:
-        return 0.0, {"covered_share": share}
+def _occluder(f: _Frame, t: Thresholds, noise_e: float) -> np.ndarray:
+    """Fine-grid mask of an occluder in front of the lens, found in a single frame.
+
+    Candidates are the connected regions of featureless blocks (no fine- nor coarse-scale
+    detail) that touch the frame border: an object at the lens comes in from an edge.  A
+    clear sky, a plain wall or a smooth road is such a region too, so a candidate counts
+    only when the rest of the picture is still textured and sharp (a defocused frame is
+    blur, a flat frame a low-texture scene) and the region is either
+
+    * unlit: darker than ``occlusion_dark`` and than ``occlusion_contrast`` × the median
+      brightness of the textured rest (tape, a card, a bag in the shade of the camera), or
+    * out of focus: it holds large soft shapes (a defocused leaf or hand; the residual of
+      a quadratic fit of its block means is at least ``occlusion_structure``, a sky or a
+      wall is a smooth gradient) and it is not brighter than the textured rest.
+    """
+    ne = noise_e
+    flat = (f.fine_e2 - ne / 4.0 < t.occlusion_fine_energy) & (
+        f.fine_e4 - ne / 16.0 < t.occlusion_coarse_energy
+    )
+    rows, cols = flat.shape
+    empty = np.zeros_like(flat)
+    share_flat = float(np.mean(flat))
+    if share_flat >= t.occlusion_max_share or share_flat < t.occlusion_share:
+        return empty
+    rest = ~flat
+    if int(rest.sum()) < _MIN_REST_BLOCKS:
+        return empty
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(flat.astype(np.uint8), connectivity=4)
+    border = [
+        i
+        for i in range(1, count)
+        if stats[i, cv2.CC_STAT_AREA] >= _MIN_REGION_BLOCKS
+        and (
+            stats[i, cv2.CC_STAT_LEFT] == 0
+            or stats[i, cv2.CC_STAT_TOP] == 0
+            or stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH] == cols
+            or stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT] == rows
+        )
+    ]
+    if not border:
+        return empty
+    region = np.isin(labels, border)
+    if float(np.mean(region)) < t.occlusion_share:
+        return empty
+    # the rest of the picture must be in focus: a defocused frame is blur, not occlusion
+    region_grid = _block_mean(region.astype(np.float32), f.grid) > 0
+    coarse = f.e4 - ne / 16.0
+    textured = (coarse > t.texture_energy) & ~region_grid
+    if int(textured.sum()) < _MIN_TEXTURED_BLOCKS:
+        return empty  # no scene left to compare with: a low-texture scene
+    # (a thin strip of scene beside a large occluder's soft edge is no focus measure)
+    if float(np.mean(textured)) >= t.occlusion_rest_texture:
+        mid = np.maximum(f.e2[textured] - ne / 4.0, 0.0)
+        if float(np.percentile(mid / coarse[textured], 90)) < t.occlusion_rest_sharpness:
+            return empty
+    scene = float(np.median(f.fine_mean[rest]))
+    values = f.fine_mean[region]
+    level = float(values.mean())
+    if level < min(t.occlusion_dark, t.occlusion_contrast * scene):
+        return region
+    if level >= min(t.occlusion_bright, t.occlusion_defocus_contrast * scene):
+        return empty
+    ys, xs = np.nonzero(region)
+    x = xs.astype(np.float32) / cols
+    y = ys.astype(np.float32) / rows
+    design = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=1)
+    coef = np.linalg.lstsq(design, values.astype(np.float32), rcond=None)[0]
+    residual = values - design @ coef
+    if float(np.sqrt(np.mean(residual * residual))) >= t.occlusion_structure:
+        return region
+    return empty
+
+
+def _occlusion(t: Thresholds, share: float) -> tuple[float, dict[str, float]]:
     return _above(share, t.occlusion_share), {"covered_share": share}
 
 
@@ -301,31 +389,39 @@ def _exposure(f: _Frame, t: Thresholds, visible: np.ndarray) -> tuple[float, flo
 
 
 def _color_cast(f: _Frame, t: Thresholds, visible: np.ndarray) -> tuple[float, dict[str, float]]:
-    """Colour cast from the Lab chroma of the visible 80×45 subsample.
+    """Colour cast: the chromaticity of the brightest visible pixels (white patch).
 
-    ``cast_offset`` is the mean a*b* chroma of the quarter of the (not black, not white)
-    pixels with the least chroma: a white-balance fault moves every colour, the neutral
-    ones included, while a colourful scene keeps some near-neutral pixels.  The classic
-    equivalent-circle factor K = D / M is reported as ``cast_factor``.
+    A white-balance fault multiplies the channels by fixed gains, so it moves the log
+    chromaticity (ln R/G, ln B/G) of every pixel by the same vector, whatever its
+    brightness.  The brightest tenth of the unclipped, lit pixels of the 80×45 subsample
+    is where a scene's whites and light grays are: on a healthy picture its mean log
+    chromaticity stays near neutral even when the scene is colourful (the gray-world
+    mean does not: a cat, a lawn or a sky is not gray on average); under a cast it moves
+    by the cast.  ``cast_chroma`` is the length of that vector; the gray-world mean is
+    reported as ``cast_gray_world``.
     """
     if f.colour is None:
-        return 0.0, {"cast_factor": 0.0, "cast_offset": 0.0}
-    lab = cv2.cvtColor(f.colour, cv2.COLOR_BGR2Lab)
-    mask = cv2.resize(
-        visible.astype(np.uint8), (lab.shape[1], lab.shape[0]), interpolation=cv2.INTER_NEAREST
-    ).astype(bool)
-    pixels = lab[mask] if mask.any() else lab.reshape(-1, 3)
-    lit = pixels[(pixels[:, 0] > 25) & (pixels[:, 0] < 245)]
-    if len(lit) < 16:
-        return 0.0, {"cast_factor": 0.0, "cast_offset": 0.0}
-    ab = lit[:, 1:].astype(np.float32) - 128.0
-    chroma = np.hypot(ab[:, 0], ab[:, 1])
-    neutral = ab[chroma <= np.percentile(chroma, 25)].mean(axis=0)
-    offset = float(np.hypot(neutral[0], neutral[1]))
-    centre = ab.mean(axis=0)
-    spread = np.abs(ab - centre).mean(axis=0)
-    factor = float(np.hypot(centre[0], centre[1])) / max(float(np.hypot(*spread)), 1.0)
-    return _above(offset, t.cast_offset), {"cast_factor": factor, "cast_offset": offset}
+        return 0.0, {"cast_chroma": 0.0, "cast_gray_world": 0.0}
+    colour = f.colour
+    if not visible.all():
+        mask = cv2.resize(
+            visible.astype(np.uint8), (colour.shape[1], colour.shape[0]), interpolation=cv2.INTER_NEAREST
+        ).astype(bool)
+        pixels = colour[mask] if mask.sum() >= 16 else colour.reshape(-1, 3)
+    else:
+        pixels = colour.reshape(-1, 3)
+    lo, hi = pixels.min(axis=1), pixels.max(axis=1)
+    pixels = pixels[(lo >= t.cast_dark) & (hi <= t.cast_clipped)]
+    if len(pixels) < 16:
+        return 0.0, {"cast_chroma": 0.0, "cast_gray_world": 0.0}
+    logs = np.log(pixels.astype(np.float32) + 1.0)
+    u = logs[:, 2] - logs[:, 1]  # ln R/G
+    v = logs[:, 0] - logs[:, 1]  # ln B/G
+    count = max(8, len(pixels) // 10)
+    brightest = np.argpartition(logs.sum(axis=1), -count)[-count:]
+    chroma = float(math.hypot(float(u[brightest].mean()), float(v[brightest].mean())))
+    gray_world = float(math.hypot(float(u.mean()), float(v.mean())))
+    return _above(chroma, t.cast_chroma), {"cast_chroma": chroma, "cast_gray_world": gray_world}
 
 
 def _power_spectrum(image: np.ndarray) -> np.ndarray:
@@ -356,7 +452,10 @@ def _stripes(f: _Frame, t: Thresholds) -> tuple[float, dict[str, float]]:
     The spectrum of a 256×256 resampling of the half-size picture (Hann window) is
     whitened by the mean power of its frequency ring (natural scenes fall off as 1/f); a
     peak's prominence is its power over the ring mean plus the power of its radial
-    neighbours (straight scene edges give radial streaks, not isolated peaks).
+    neighbours (straight scene edges give radial streaks, not isolated peaks).  Only bins
+    with the power of a visible wave (``stripe_amplitude``) are candidates, and a
+    candidate that belongs to a harmonic series (the scene's own bricks or railings) is
+    set aside (reported as ``stripe_harmonic_prominence``).
     """
     n = _SPECTRUM
     small = cv2.resize(f.half, (n, n), interpolation=cv2.INTER_AREA).astype(np.float32)
@@ -372,12 +471,18 @@ def _stripes(f: _Frame, t: Thresholds) -> tuple[float, dict[str, float]]:
         ring_mean = np.bincount(flat_ring, weights=clipped, minlength=counts.size)
         ring_mean = ring_mean / np.maximum(counts, 1.0)
     if float(ring_mean[3:].sum()) <= _EPS:
-        return 0.0, {"stripe_prominence": 0.0, "stripe_amplitude": 0.0}
+        return 0.0, {"stripe_prominence": 0.0, "stripe_amplitude": 0.0, "stripe_harmonic_prominence": 0.0}
     whitened = power / np.maximum(ring_mean[ring], _EPS).astype(np.float32)
     whitened[_spectrum_excluded(n)] = 0.0
-    candidates = np.argpartition(whitened, -10, axis=None)[-10:]
-    best = amplitude = 0.0
-    for index in candidates:
+    # only peaks strong enough to be visible stripes are candidates: on a smooth scene the
+    # nearly empty high-frequency rings would otherwise whiten codec noise into "peaks"
+    min_power = (t.stripe_amplitude * n * n / 8.0) ** 2
+    flat_whitened = whitened.ravel()
+    strong = np.flatnonzero((flat_power >= min_power) & (flat_whitened > 0.0))
+    if strong.size > 10:
+        strong = strong[np.argpartition(flat_whitened[strong], -10)[-10:]]
+    scored = []
+    for index in strong:
         y, x = divmod(int(index), whitened.shape[1])
         r = float(ring[y, x])
         fy, fx = float(ky[y, x]), float(kx[y, x])
@@ -390,13 +495,63 @@ def _stripes(f: _Frame, t: Thresholds) -> tuple[float, dict[str, float]]:
             if nx < n // 2 and -n // 2 <= ny < n // 2:
                 neighbours.append(float(power[ny % n, nx]))
         base = ring_mean[int(r)] + (sum(neighbours) / len(neighbours) if neighbours else 0.0)
-        prominence = float(power[y, x]) / max(base, _EPS)
+        scored.append((float(power[y, x]) / max(base, _EPS), y, x))
+    best = amplitude = harmonic = 0.0
+    for prominence, y, x in sorted(scored, reverse=True):
+        # a periodic structure of the scene (brick courses, railings, tiles) is made of
+        # sharp edges: its peaks form a harmonic series f0, 2·f0, 3·f0.  A candidate
+        # with a strong sub-harmonic (f/2 ... f/8) or a strong second harmonic is one.
+        # (Checked only where it matters: for a peak prominent enough to be stripes.)
+        if prominence >= t.stripe_prominence and _harmonic(whitened, power, ring, ky, kx, y, x, t):
+            harmonic = max(harmonic, prominence)
+            continue
         # a sinusoid of amplitude A peaks at A·n²/8 under a 2-D Hann window
-        peak_amplitude = 8.0 * math.sqrt(float(power[y, x])) / (n * n)
-        if peak_amplitude >= t.stripe_amplitude and prominence > best:
-            best, amplitude = prominence, peak_amplitude
-    metrics = {"stripe_prominence": best, "stripe_amplitude": amplitude}
+        best, amplitude = prominence, 8.0 * math.sqrt(float(power[y, x])) / (n * n)
+        break
+    metrics = {
+        "stripe_prominence": best,
+        "stripe_amplitude": amplitude,
+        "stripe_harmonic_prominence": harmonic,
+    }
     return _above(best, t.stripe_prominence), metrics
+
+
+def _spectrum_at(values: np.ndarray, fy: float, fx: float) -> float:
+    """Largest value of an n×(n/2) half-plane spectrum map within one bin of (fy, fx)."""
+    n = values.shape[0]
+    y, x = int(round(fy)), int(round(fx))
+    if x < 0:
+        y, x = -y, -x
+    if x >= n // 2 or not -n // 2 <= y < n // 2:
+        return 0.0
+    rows = np.arange(y - 1, y + 2) % n
+    return float(values[rows, max(x - 1, 0) : min(x + 2, n // 2)].max())
+
+
+def _harmonic(
+    whitened: np.ndarray,
+    power: np.ndarray,
+    ring: np.ndarray,
+    ky: np.ndarray,
+    kx: np.ndarray,
+    y: int,
+    x: int,
+    t: Thresholds,
+) -> bool:
+    """Whether the spectral peak at (y, x) belongs to a harmonic series (see _stripes)."""
+    r = float(ring[y, x])
+    fy, fx = float(ky[y, x]), float(kx[y, x])
+    if _spectrum_at(whitened, 2 * fy, 2 * fx) >= t.stripe_harmonic * float(whitened[y, x]):
+        return True
+    for k in range(2, _MAX_SUBHARMONIC + 1):
+        if r / k < 3.0:
+            break
+        # f/k is a peak of its own and carries a fair share of the candidate's power
+        if _spectrum_at(whitened, fy / k, fx / k) >= t.stripe_prominence and _spectrum_at(
+            power, fy / k, fx / k
+        ) >= t.stripe_subharmonic * float(power[y, x]):
+            return True
+    return False
 
 
 @lru_cache(maxsize=4)
@@ -533,16 +688,15 @@ def diagnose(
         add(DefectKind.SCENE_CHANGE, _scene_change(f, reference, t))
         if scores[DefectKind.SCENE_CHANGE.value] >= 1.0:
             # either another view, or the same view behind an occluder
-            covered = _covered(f, t, noise_e, reference)
-            share = _occlusion(f, t, covered, reference)[0]
-            if share >= 1.0:
+            covered, share = _covered(f, t, noise_e, reference)
+            if _occlusion(t, share)[0] >= 1.0:
                 rest = _scene_change(f, reference, t, visible=~covered)
                 if rest[0] < 1.0:
                     add(DefectKind.SCENE_CHANGE, rest)
             if scores[DefectKind.SCENE_CHANGE.value] >= 1.0:
                 reference_view = None  # another view: its texture map says nothing here
-    covered = _covered(f, t, noise_e, reference_view)
-    add(DefectKind.OCCLUSION, _occlusion(f, t, covered, reference_view))
+    covered, share = _covered(f, t, noise_e, reference_view)
+    add(DefectKind.OCCLUSION, _occlusion(t, share))
     occluded = scores[DefectKind.OCCLUSION.value] >= 1.0
     visible = ~covered if occluded else np.ones_like(covered)
     dark, bright, exposure_metrics = _exposure(f, t, visible)

@@ -72,7 +72,7 @@ class Diagnosis:
     ``ok`` is true exactly when ``defects`` is empty.  ``scores`` holds the score (see
     :class:`Defect`) of every detector that ran, including those below 1; detectors that
     need a previous frame or a reference and got none are absent.  ``metrics`` holds the
-    raw, finite measures behind the scores (mean luminance, blur ratio, cast factor, ...).
+    raw, finite measures behind the scores (mean luminance, blur ratio, cast chroma, ...).
     """
 
     ok: bool
@@ -142,10 +142,16 @@ class Thresholds:
     texture_min_share: float = 0.02
 
     # color_cast ------------------------------------------------------------------------
-    #: Chroma offset (8-bit Lab a*b* units) of the most neutral quarter of the pixels
-    #: above which the picture has a colour cast.  (The published equivalent-circle
-    #: factor K = D / M > 1.5 flags every single-coloured scene; it is reported only.)
-    cast_offset: float = 20.0
+    #: Length of the mean log chromaticity (ln R/G, ln B/G) of the brightest tenth of the
+    #: lit, unclipped pixels (the white patch) above which the picture has a colour cast.
+    #: A white-balance gain of 1 ± 0.3 on two channels moves it by about 0.44.  (The
+    #: published Lab equivalent-circle factor K = D / M > 1.5 flags every single-coloured
+    #: scene, a sky or a lawn, and misses casts on colourful scenes.)
+    cast_chroma: float = 0.34
+    #: Pixels with a channel below this gray level are too dark for a chromaticity ...
+    cast_dark: float = 12.0
+    #: ... and pixels with a channel above this are clipped: their colour is not the scene's.
+    cast_clipped: float = 250.0
 
     # noise -----------------------------------------------------------------------------
     #: Estimated noise standard deviation (gray levels) from the smoothest blocks.
@@ -156,22 +162,48 @@ class Thresholds:
     stripe_prominence: float = 40.0
     #: ... and its amplitude (gray levels) at least this (a flat sky has faint peaks).
     stripe_amplitude: float = 4.0
+    #: A candidate peak is part of the scene's own periodic structure (bricks, railings:
+    #: sharp edges, hence a harmonic series) when one of f/2 ... f/8 is a peak of its own
+    #: (whitened prominence above ``stripe_prominence``) with at least this share of the
+    #: candidate's power ...
+    stripe_subharmonic: float = 0.15
+    #: ... or when the whitened spectrum at 2·f reaches this share of the candidate's.
+    #: Interference is a smooth wave: its harmonics (from clipping) stay far below.
+    stripe_harmonic: float = 0.5
 
-    # occlusion -------------------------------------------------------------------------
-    #: Share of covered blocks that is occlusion.  Published: > 0.32; lowered because a
-    #: soft-edged occluder covers fewer whole blocks than its area.
+    # occlusion ------------------------------------------------------------------------
+    #: Share of the picture that is covered that is occlusion (published: > 0.32).  With
+    #: a reference: share of the reference's textured blocks that went flat.  Without: area
+    #: share of the occluder region on the fine (about 20×20-pixel) block grid.
     occlusion_share: float = 0.27
     #: Without a reference, a frame flatter than this share is a low-texture scene.
     occlusion_max_share: float = 0.97
-    #: A block is flat when its gray sigma is below this (published: 25, far too loose
-    #: for a compressed picture: a clear sky is flat too) ...
+    #: With a reference, a block is flat when its gray sigma is below this (published:
+    #: 25, far too loose for a compressed picture: a clear sky is flat too) ...
     occlusion_sigma: float = 6.0
     #: ... and its half-size Laplacian energy (gray levels²) below this.
     occlusion_energy: float = 4.0
-    #: Without a reference a flat block is covered only when darker than this ...
+    #: Without a reference, a fine-grid block is featureless when its half-size Laplacian
+    #: energy is below this ...
+    occlusion_fine_energy: float = 8.0
+    #: ... and its quarter-size Laplacian energy below this (noise energy removed).
+    occlusion_coarse_energy: float = 10.0
+    #: The rest of the picture must be this sharp (blur measure of its textured blocks):
+    #: a frame that is soft everywhere is blurred, not occluded.
+    occlusion_rest_sharpness: float = 0.25
+    #: ... judged when at least this share of the blocks outside the region is textured.
+    occlusion_rest_texture: float = 0.15
+    #: An unlit occluder: mean gray below this ...
     occlusion_dark: float = 80.0
-    #: ... and than this share of the median brightness of the textured blocks.
-    occlusion_contrast: float = 0.75
+    #: ... and below this share of the median brightness of the textured rest.
+    occlusion_contrast: float = 1.0
+    #: An out-of-focus occluder: large soft shapes in it (RMS residual, gray levels, of a
+    #: quadratic fit of its block means; a sky or a wall is a smooth gradient) ...
+    occlusion_structure: float = 5.0
+    #: ... not brighter than this share of the textured rest ...
+    occlusion_defocus_contrast: float = 0.95
+    #: ... nor than this gray level (an object at the lens is not lit like the scene).
+    occlusion_bright: float = 140.0
 
     # frozen ----------------------------------------------------------------------------
     #: Share of pixels whose gray value changed by >= ``frozen_delta`` between the two
