@@ -255,6 +255,9 @@ def _register_plane_commands() -> None:
     from xueliang.cli_vqd import vqd
 
     app.command("vqd", help="Diagnose images (video quality diagnosis): one JSON object a line.")(vqd)
+    from xueliang.insight.cli import register as register_insight
+
+    register_insight(app)
 
 
 _register_plane_commands()

@@ -7,3 +7,4 @@ def load_all() -> None:
     """Import every module that declares tables on :class:`xueliang.db.Base`."""
     import xueliang.catalog.availability  # noqa: F401
     import xueliang.catalog.models  # noqa: F401
+    import xueliang.insight.workorders  # noqa: F401

@@ -7,6 +7,8 @@ from fastapi import FastAPI
 from xueliang import __version__
 from xueliang.api.context import PlatformContext
 from xueliang.api.routers import channels, devices, health, regions
+from xueliang.api.routers import live as live_view
+from xueliang.insight.routes import reports, stats, workorders
 
 API_PREFIX = "/api/v1"
 
@@ -23,4 +25,8 @@ def create_app(context: PlatformContext) -> FastAPI:
     app.state.context = context
     for module in (health, channels, devices, regions):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(stats.router, prefix=API_PREFIX)
+    app.include_router(reports.router, prefix=API_PREFIX)
+    app.include_router(workorders.router, prefix=API_PREFIX)
+    live_view.mount(app, API_PREFIX)
     return app

@@ -1,0 +1,1 @@
+"""HTTP routes of the insight plane: one router per resource (``/stats``, ``/reports``, ``/workorders``)."""

@@ -1,0 +1,123 @@
+"""Rectification work orders (整改工单): list, read, assign, comment, close."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from xueliang.api.deps import SessionDep
+from xueliang.db import utcnow
+from xueliang.insight.routes.common import REGION_PATTERN, scope_for
+from xueliang.insight.workorders import (
+    WorkOrderConflict,
+    WorkOrderFilter,
+    WorkOrderNotFound,
+    assign_work_order,
+    close_work_order,
+    comment_work_order,
+    get_work_order,
+    list_work_orders,
+)
+
+router = APIRouter(prefix="/workorders", tags=["workorders"])
+
+
+class AssignBody(BaseModel):
+    assignee: str = Field(min_length=1, max_length=100, description="Person or contractor")
+    note: str = Field("", max_length=4000)
+    actor: str = Field("operator", min_length=1, max_length=100, description="Who does this")
+
+
+class CommentBody(BaseModel):
+    note: str = Field(min_length=1, max_length=4000)
+    actor: str = Field("operator", min_length=1, max_length=100)
+
+
+class CloseBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=4000, description="Why the order is closed by hand")
+    actor: str = Field("operator", min_length=1, max_length=100)
+
+
+@router.get("")
+async def list_orders(
+    session: SessionDep,
+    status: Annotated[str | None, Query(pattern="^(open|assigned|closed|active)$")] = None,
+    overdue: bool | None = None,
+    region: Annotated[str | None, Query(pattern=REGION_PATTERN)] = None,
+    org: str | None = None,
+    cause: Annotated[str | None, Query(max_length=16)] = None,
+    priority: Annotated[int | None, Query(ge=1, le=9)] = None,
+    channel: Annotated[str | None, Query(description="Channel GB ID")] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Orders, most urgent first; ``status=active`` means not closed."""
+    scope = await scope_for(session, region, org)
+    filters = WorkOrderFilter(
+        status=status,
+        overdue=overdue,
+        region=region,
+        org_path=scope.org_path,
+        cause=cause,
+        priority=priority,
+        channel=channel,
+    )
+    items, total = await list_work_orders(
+        session, filters, now=utcnow(), limit=page_size, offset=(page - 1) * page_size
+    )
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+@router.get("/{order_id}")
+async def get_order(session: SessionDep, order_id: int) -> dict[str, Any]:
+    """One order with its full history (``events``, oldest first)."""
+    try:
+        return await get_work_order(session, order_id, now=utcnow())
+    except WorkOrderNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+async def _act(session: SessionDep, order_id: int, action: Any) -> dict[str, Any]:
+    now = utcnow()
+    try:
+        async with session.begin():
+            await action(now)
+    except WorkOrderNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except WorkOrderConflict as exc:
+        raise HTTPException(409, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return await get_work_order(session, order_id, now=now)
+
+
+@router.post("/{order_id}/assign")
+async def assign_order(session: SessionDep, order_id: int, body: AssignBody) -> dict[str, Any]:
+    return await _act(
+        session,
+        order_id,
+        lambda now: assign_work_order(
+            session, order_id, body.assignee, actor=body.actor, now=now, note=body.note
+        ),
+    )
+
+
+@router.post("/{order_id}/comments")
+async def comment_order(session: SessionDep, order_id: int, body: CommentBody) -> dict[str, Any]:
+    return await _act(
+        session,
+        order_id,
+        lambda now: comment_work_order(session, order_id, body.note, actor=body.actor, now=now),
+    )
+
+
+@router.post("/{order_id}/close")
+async def close_order(session: SessionDep, order_id: int, body: CloseBody) -> dict[str, Any]:
+    """Close by hand with a reason (recovered faults close themselves once verified)."""
+    return await _act(
+        session,
+        order_id,
+        lambda now: close_work_order(session, order_id, body.reason, actor=body.actor, now=now),
+    )
