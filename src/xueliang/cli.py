@@ -255,6 +255,9 @@ def _register_plane_commands() -> None:
     from xueliang.cli_vqd import vqd
 
     app.command("vqd", help="Diagnose images (video quality diagnosis): one JSON object a line.")(vqd)
+    from xueliang.cli_sim import sim
+
+    app.command("sim", help="A simulated fleet of GB/T 28181 devices registering to a platform.")(sim)
     from xueliang.insight.cli import register as register_insight
 
     register_insight(app)

@@ -44,3 +44,11 @@ def test_zero_items_is_complete_and_sn_separates_queries():
 def test_unsolicited_part_is_kept():
     asm = CatalogAssembler()
     assert asm.add_part("x", 99, 1, items("a"), 0).complete
+
+
+def test_duplicate_part_after_completion_is_ignored():
+    asm = CatalogAssembler(idle=5)
+    asm.expect("d", 3, 0)
+    assert asm.add_part("d", 3, 2, items("a", "b"), 1).complete
+    assert asm.add_part("d", 3, 2, items("a"), 2) is None  # late duplicate
+    assert asm.pending() == 0 and asm.expire(100) == []

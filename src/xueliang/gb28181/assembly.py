@@ -49,9 +49,12 @@ class CatalogAssembler(Generic[Item]):
         self.idle = idle
         self.first_reply = first_reply
         self._pending: dict[tuple[str, int], _Pending[Item]] = {}
+        # Recently completed catalogs: a late duplicate part must not start a new one.
+        self._completed: dict[tuple[str, int], float] = {}
 
     def expect(self, device_id: str, sn: int, now: float) -> None:
         """A query was sent: wait for its answer (replaces any unfinished one with the same SN)."""
+        self._completed.pop((device_id, sn), None)
         self._pending[(device_id, sn)] = _Pending(device_id, sn, now)
 
     def pending(self) -> int:
@@ -62,6 +65,9 @@ class CatalogAssembler(Generic[Item]):
     ) -> AssembledCatalog[Item] | None:
         """Add one part; returns the catalog when this part completes it."""
         key = (device_id, sn)
+        finished = self._completed.get(key)
+        if finished is not None and now - finished <= self.idle:
+            return None  # a retransmitted or duplicated part of a catalog already complete
         pending = self._pending.get(key)
         if pending is None:  # unsolicited or a late part: still take it, as its own catalog
             pending = self._pending[key] = _Pending(device_id, sn, now)
@@ -72,6 +78,7 @@ class CatalogAssembler(Generic[Item]):
             pending.items[item_id] = item
         if len(pending.items) >= (pending.total or 0):
             del self._pending[key]
+            self._completed[key] = now
             return self._result(pending, complete=True)
         return None
 
@@ -86,6 +93,7 @@ class CatalogAssembler(Generic[Item]):
 
     def expire(self, now: float) -> list[AssembledCatalog[Item]]:
         """Catalogs that went quiet: partial ones (with what arrived), or empty for no answer."""
+        self._completed = {k: t for k, t in self._completed.items() if now - t <= self.idle}
         done = [key for key, p in self._pending.items() if self._deadline(p) <= now]
         return [self._result(self._pending.pop(key), complete=False) for key in done]
 

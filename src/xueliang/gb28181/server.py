@@ -571,6 +571,7 @@ class SignallingServer:
             from_=f"<sip:{self.settings.sip_id}@{domain}>",
             to=f"<sip:{device_id}@{domain}>",
             transport=transport,
+            cseq=1,  # a new Call-ID each time: nothing to count, nothing to remember
             **kw,
         )
 

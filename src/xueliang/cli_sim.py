@@ -1,0 +1,129 @@
+"""``xueliang sim``: a simulated fleet of GB/T 28181 devices (register with ``app.command("sim")(sim)``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["SimTransport", "sim"]
+
+
+class SimTransport(StrEnum):
+    udp = "udp"
+    tcp = "tcp"
+
+
+def _run(main: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    """Run on uvloop where available (the project's runtime), else the default loop."""
+    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)
+
+
+def sim(
+    platform: Annotated[
+        str, typer.Option("--platform", help="The platform's SIP address HOST:PORT (loopback).")
+    ],
+    devices: Annotated[int, typer.Option(min=0, help="Number of simulated devices (NVRs).")],
+    channels: Annotated[int, typer.Option(min=0, help="Channels (cameras) per device.")],
+    platform_id: Annotated[
+        str, typer.Option(envvar="XUELIANG_SIP_ID", help="Platform SIP ID [XUELIANG_SIP_ID].")
+    ] = "34020000002000000001",
+    domain: Annotated[
+        str, typer.Option(envvar="XUELIANG_SIP_DOMAIN", help="SIP domain / realm [XUELIANG_SIP_DOMAIN].")
+    ] = "3402000000",
+    password: Annotated[
+        str, typer.Option(envvar="XUELIANG_SIP_PASSWORD", help="Device password [XUELIANG_SIP_PASSWORD].")
+    ] = "12345678",
+    faults: Annotated[
+        str,
+        typer.Option(
+            help="Fractions of faulty devices, e.g. offline=0.03,flapping=0.02,slow_catalog=0.05,"
+            "fragmented=0.05,wrong_password=0.01,gb2312=0.3"
+        ),
+    ] = "",
+    transport: Annotated[SimTransport, typer.Option(help="SIP transport.")] = SimTransport.udp,
+    seed: Annotated[int, typer.Option(help="Seed for names, places and which devices are faulty.")] = 7,
+    keepalive: Annotated[float, typer.Option(min=0.1, help="Keepalive interval, s.")] = 60.0,
+    register_expires: Annotated[int, typer.Option(min=0, help="Expires asked for in REGISTER, s.")] = 3600,
+    civil_code: Annotated[
+        str | None, typer.Option(help="Put every device in this district (6-digit civil code).")
+    ] = None,
+    stop_after: Annotated[float | None, typer.Option(min=0, help="Stop after this many seconds.")] = None,
+    rate: Annotated[float, typer.Option(min=0.001, help="Registrations started per second.")] = 500.0,
+    register_retry: Annotated[
+        float, typer.Option(min=0, help="Wait after a failed registration, s (GB/T 28181: ≥ 60).")
+    ] = 60.0,
+    unregister: Annotated[
+        bool, typer.Option("--unregister/--silent", help="On stop: unregister (Expires: 0) or go silent.")
+    ] = False,
+    first_index: Annotated[
+        int, typer.Option(min=0, help="Index of the first device (run several sims with distinct IDs).")
+    ] = 0,
+    catalog_part_size: Annotated[
+        int | None, typer.Option(min=1, help="Items per catalog MESSAGE (default 4 over UDP, 100 over TCP).")
+    ] = None,
+    devices_per_socket: Annotated[
+        int, typer.Option(min=1, max=65535, help="UDP: devices sharing one socket (dealt round robin).")
+    ] = 100,
+    report_every: Annotated[float, typer.Option(min=0.1, help="Seconds between status lines.")] = 5.0,
+    json_stats: Annotated[
+        bool, typer.Option("--json", help="Print the final stats as one JSON line.")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="Log level.")] = "WARNING",
+) -> None:
+    """A simulated fleet of GB/T 28181 devices that register, keep alive and answer queries."""
+    from xueliang.sim import FaultSpec, SimConfig, parse_platform, run_fleet
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = SimConfig(
+            platform=parse_platform(platform),
+            platform_id=platform_id,
+            domain=domain,
+            password=password,
+            devices=devices,
+            channels=channels,
+            faults=FaultSpec.parse(faults),
+            transport=transport.value.upper(),
+            seed=seed,
+            keepalive=keepalive,
+            register_expires=register_expires,
+            civil_code=civil_code,
+            rate=rate,
+            register_retry=register_retry,
+            unregister_on_stop=unregister,
+            first_index=first_index,
+            catalog_part_size=catalog_part_size,
+            devices_per_socket=devices_per_socket,
+        )
+        from xueliang.sim.plan import FleetPlan
+
+        FleetPlan(devices, channels, civil_code=civil_code)  # validates the civil code
+    except ValueError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"sim: {devices} devices × {channels} channels over {config.transport} → "
+        f"{platform} as {platform_id}@{domain}" + (f", faults {config.faults}" if faults else ""),
+        err=True,
+    )
+
+    def report(line: str) -> None:
+        typer.echo(line, err=True)
+
+    stats = _run(run_fleet(config, stop_after=stop_after, report_every=report_every, report=report))
+    if json_stats:
+        sys.stdout.write(json.dumps(stats, ensure_ascii=False) + "\n")
