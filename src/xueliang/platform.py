@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import TYPE_CHECKING
 
 import uvicorn
 
@@ -12,6 +13,9 @@ from xueliang.api import create_app
 from xueliang.api.context import PlatformContext
 from xueliang.config import Settings, split_host_port
 from xueliang.migrate import upgrade_async
+
+if TYPE_CHECKING:
+    from xueliang.media import MediaHub
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,14 @@ async def start_signalling(context: PlatformContext, tasks: list[asyncio.Task[No
     await context.signalling.start()
 
 
+def start_media(context: PlatformContext) -> MediaHub:
+    """The media hub: RTSP channels pulled, GB/T 28181 channels INVITEd, media on the SIP host."""
+    from xueliang.media import platform_hub
+
+    host, _ = split_host_port(context.settings.sip)
+    return platform_hub(context.sessions, context.signalling, host)
+
+
 async def run_platform(settings: Settings, ready: asyncio.Event | None = None) -> None:
     """Serve until cancelled (Ctrl-C)."""
     context = PlatformContext.open(settings)
@@ -63,9 +75,17 @@ async def run_platform(settings: Settings, ready: asyncio.Event | None = None) -
     try:
         await prepare_database(context)
         await start_signalling(context, tasks)
+        context.media = start_media(context)
         host, port = split_host_port(settings.http)
         server = uvicorn.Server(
-            uvicorn.Config(create_app(context), host=host, port=port, log_level="warning", lifespan="off")
+            uvicorn.Config(
+                create_app(context),
+                host=host,
+                port=port,
+                log_level="warning",
+                lifespan="off",
+                ws_per_message_deflate=False,  # live video does not compress: deflate only burns CPU
+            )
         )
         task = asyncio.create_task(server.serve())
         while not server.started and not task.done():
@@ -83,6 +103,8 @@ async def run_platform(settings: Settings, ready: asyncio.Event | None = None) -
         with contextlib.suppress(asyncio.CancelledError):
             await task
     finally:
+        if context.media is not None:  # before signalling stops: sessions send their BYEs
+            await context.media.close()
         if context.signalling is not None:
             await context.signalling.stop()
             with contextlib.suppress(TimeoutError):

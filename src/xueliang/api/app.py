@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from xueliang import __version__
 from xueliang.api.context import PlatformContext
-from xueliang.api.routers import channels, devices, health, regions
+from xueliang.api.routers import channels, devices, health, regions, signalling
 from xueliang.api.routers import live as live_view
 from xueliang.insight.routes import reports, stats, workorders
 
@@ -23,7 +23,7 @@ def create_app(context: PlatformContext) -> FastAPI:
         redoc_url=None,
     )
     app.state.context = context
-    for module in (health, channels, devices, regions):
+    for module in (health, channels, devices, regions, signalling):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(stats.router, prefix=API_PREFIX)
     app.include_router(reports.router, prefix=API_PREFIX)

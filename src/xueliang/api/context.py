@@ -12,6 +12,7 @@ from xueliang.db import create_engine, session_factory
 
 if TYPE_CHECKING:
     from xueliang.gb28181.server import SignallingServer
+    from xueliang.media import MediaHub
 
 __all__ = ["PlatformContext"]
 
@@ -22,6 +23,7 @@ class PlatformContext:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     signalling: SignallingServer | None = None
+    media: MediaHub | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> PlatformContext:

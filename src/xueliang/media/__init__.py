@@ -4,8 +4,14 @@ bitstream helpers, and fragmented MP4 (ISO/IEC 14496-12/15) for browser live vie
 
 The live path: datagrams -> :class:`RtpReceiver` -> :class:`PsDemuxer` -> :class:`PsFrame`
 -> :func:`annexb_to_avcc` -> :func:`media_segment` -> WebSocket.
+
+The live runtime on top of them (asyncio): sources (:class:`RtpPsSource` for GB/T 28181,
+:class:`RtspSource`), :class:`MediaHub` (one upstream per channel, GOP cache, fan-out,
+H.265 -> H.264 on demand), fMP4 packaging for MSE, snapshots, channel openers, and test
+clips with a paced PS/RTP sender for simulated devices.
 """
 
+from xueliang.media.clips import FaultPattern, clip_cache_dir, clip_frames, render_picture
 from xueliang.media.errors import (
     BitstreamError,
     FramingError,
@@ -22,6 +28,15 @@ from xueliang.media.fmp4 import (
     init_segment,
     iter_boxes,
     media_segment,
+)
+from xueliang.media.frames import (
+    CLOCK_RATE,
+    FrameQueue,
+    FrameSource,
+    MediaFrame,
+    PtsUnwrapper,
+    TimestampRebaser,
+    as_codec,
 )
 from xueliang.media.h26x import (
     AvcConfig,
@@ -48,6 +63,30 @@ from xueliang.media.h26x import (
     split_annexb,
     unescape_rbsp,
 )
+from xueliang.media.hub import LiveFrame, MediaHub, Opener, SessionInfo, Viewer
+from xueliang.media.live_errors import (
+    ChannelNotFound,
+    HubClosed,
+    LiveError,
+    NoKeyframe,
+    NoMedia,
+    NoStreamConfigured,
+    SourceClosed,
+    SourceUnavailable,
+    TranscodeError,
+    ViewerClosed,
+)
+from xueliang.media.mse import Fmp4Packager, MseFragment, MseInit
+from xueliang.media.openers import (
+    ChannelOpener,
+    GbOpener,
+    InvitedSource,
+    InviteOpener,
+    Inviter,
+    platform_hub,
+    rtsp_source_for,
+)
+from xueliang.media.ports import PortRange
 from xueliang.media.ps import (
     STREAM_CODECS,
     PackHeader,
@@ -82,44 +121,89 @@ from xueliang.media.rtp import (
     build_rtp,
     parse_rtp,
 )
+from xueliang.media.rtp_source import MediaAddress, MediaTransport, RtpPsSource
+from xueliang.media.rtsp_source import AnnexBConverter, RtspSource, url_with_credentials
+from xueliang.media.sender import PsRtpPacer, PsRtpSender
+from xueliang.media.snapshot import decode_keyframe, encode_jpeg, snapshot_jpeg
+from xueliang.media.transcode import Transcoder
 
 __all__ = [
-    "MAX_RFC4571_FRAME",
-    "STREAM_CODECS",
+    "AnnexBConverter",
     "AvcConfig",
     "BitReader",
     "BitstreamError",
+    "CLOCK_RATE",
+    "ChannelNotFound",
+    "ChannelOpener",
+    "FaultPattern",
+    "Fmp4Packager",
+    "FrameQueue",
+    "FrameSource",
     "FramingError",
+    "GbOpener",
     "H264NalType",
     "H264Sps",
     "H265NalType",
     "H265Sps",
+    "HubClosed",
+    "InviteOpener",
+    "Inviter",
+    "InvitedSource",
+    "LiveError",
+    "LiveFrame",
+    "MAX_RFC4571_FRAME",
+    "MediaAddress",
     "MediaError",
+    "MediaFrame",
+    "MediaHub",
+    "MediaTransport",
     "Mp4Error",
+    "MseFragment",
+    "MseInit",
+    "NoKeyframe",
+    "NoMedia",
+    "NoStreamConfigured",
+    "Opener",
     "PackHeader",
     "ParameterSets",
     "PesPacket",
+    "PortRange",
     "ProgramStreamMap",
     "PsDemuxer",
     "PsError",
     "PsFrame",
     "PsMuxer",
+    "PsRtpPacer",
+    "PsRtpSender",
     "PsStats",
     "PsmEntry",
+    "PtsUnwrapper",
     "Rfc4571Deframer",
     "RtpError",
     "RtpFrame",
     "RtpHeaderExtension",
     "RtpPacket",
     "RtpPacketizer",
+    "RtpPsSource",
     "RtpReceiver",
     "RtpStats",
+    "RtspSource",
+    "STREAM_CODECS",
     "Sample",
+    "SessionInfo",
+    "SourceClosed",
+    "SourceUnavailable",
     "StreamBound",
     "StreamType",
     "SystemHeader",
+    "TimestampRebaser",
+    "TranscodeError",
+    "Transcoder",
     "VideoCodec",
+    "Viewer",
+    "ViewerClosed",
     "annexb_to_avcc",
+    "as_codec",
     "avcc_to_annexb",
     "box",
     "build_avcc_config",
@@ -129,8 +213,12 @@ __all__ = [
     "build_psm",
     "build_rtp",
     "build_system_header",
+    "clip_cache_dir",
+    "clip_frames",
     "codec_string",
     "crc32_mpeg2",
+    "decode_keyframe",
+    "encode_jpeg",
     "escape_rbsp",
     "frame_packet",
     "full_box",
@@ -150,6 +238,11 @@ __all__ = [
     "parse_psm",
     "parse_rtp",
     "parse_system_header",
+    "platform_hub",
+    "render_picture",
+    "rtsp_source_for",
+    "snapshot_jpeg",
     "split_annexb",
     "unescape_rbsp",
+    "url_with_credentials",
 ]
