@@ -44,6 +44,23 @@ class Settings(BaseSettings):
         gt=0,
         description="SIP messages per second accepted from one source address (burst: twice that).",
     )
+    media_ip: str = Field(
+        "", description="Address put in INVITE SDP for devices to send media to; empty: the SIP host."
+    )
+    media_ports: str = Field(
+        "",
+        pattern=r"^(\d{1,5}(-\d{1,5})?)?$",
+        description="UDP/TCP port range for GB/T 28181 media, e.g. 30000-30999; empty: any free port.",
+    )
+    media_transport: str = Field(
+        "UDP",
+        pattern="^(UDP|TCP-passive|TCP-active)$",
+        description="How devices send media: UDP, "
+        "TCP-passive (they connect to us) or TCP-active (we connect to them).",
+    )
+    live_idle_timeout: float = Field(
+        10.0, gt=0, description="Seconds a live upstream stays open with no viewer."
+    )
     timezone: str = Field("Asia/Shanghai", description="Zone that reports are rendered in.")
     point_classes: int = Field(
         3, ge=1, le=9, description="Number of point classes (1..N) in this deployment."

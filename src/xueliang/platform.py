@@ -64,8 +64,35 @@ def start_media(context: PlatformContext) -> MediaHub:
     """The media hub: RTSP channels pulled, GB/T 28181 channels INVITEd, media on the SIP host."""
     from xueliang.media import platform_hub
 
-    host, _ = split_host_port(context.settings.sip)
-    return platform_hub(context.sessions, context.signalling, host)
+    from xueliang.media.ports import PortRange
+
+    settings = context.settings
+    host, _ = split_host_port(settings.sip)
+    return platform_hub(
+        context.sessions,
+        context.signalling,
+        host,
+        advertise_ip=settings.media_ip or None,
+        ports=PortRange.parse(settings.media_ports) if settings.media_ports else None,
+        transport=settings.media_transport,  # type: ignore[arg-type]
+        idle_timeout=settings.live_idle_timeout,
+    )
+
+
+async def reconcile_forever(context: PlatformContext, every: float = 60.0) -> None:
+    """Open and close rectification work orders from the availability intervals, every minute."""
+    from xueliang.db import utcnow
+    from xueliang.insight import reconcile_work_orders
+
+    while True:
+        try:
+            async with context.sessions() as session, session.begin():
+                result = await reconcile_work_orders(session, utcnow())
+            if result.opened or result.closed:
+                log.info("work orders: %d opened, %d closed", result.opened, result.closed)
+        except Exception:  # the next round tries again; the platform keeps running
+            log.exception("work-order reconciliation failed")
+        await asyncio.sleep(every)
 
 
 async def run_platform(settings: Settings, ready: asyncio.Event | None = None) -> None:
@@ -76,6 +103,7 @@ async def run_platform(settings: Settings, ready: asyncio.Event | None = None) -
         await prepare_database(context)
         await start_signalling(context, tasks)
         context.media = start_media(context)
+        tasks.append(asyncio.create_task(reconcile_forever(context), name="work-orders"))
         host, port = split_host_port(settings.http)
         server = uvicorn.Server(
             uvicorn.Config(
