@@ -85,6 +85,23 @@ def serve(
         int | None, typer.Option(help="Point classes 1..N [XUELIANG_POINT_CLASSES] (3).")
     ] = None,
     log_level: Annotated[str | None, typer.Option(help="Log level [XUELIANG_LOG_LEVEL] (INFO).")] = None,
+    sip_rate_limit: Annotated[
+        float | None, typer.Option(help="SIP messages/s per source address [XUELIANG_SIP_RATE_LIMIT] (500).")
+    ] = None,
+    media_ip: Annotated[
+        str | None, typer.Option(help="Address devices send media to [XUELIANG_MEDIA_IP] (the SIP host).")
+    ] = None,
+    media_ports: Annotated[
+        str | None, typer.Option(help="Media port range, e.g. 30000-30999 [XUELIANG_MEDIA_PORTS] (any).")
+    ] = None,
+    media_transport: Annotated[
+        str | None,
+        typer.Option(help="UDP, TCP-passive or TCP-active [XUELIANG_MEDIA_TRANSPORT] (UDP)."),
+    ] = None,
+    live_idle_timeout: Annotated[
+        float | None,
+        typer.Option(help="Seconds an unwatched upstream stays open [XUELIANG_LIVE_IDLE_TIMEOUT]."),
+    ] = None,
 ) -> None:
     """Run the platform: HTTP API and web on --http, SIP on --sip, data in --data-dir."""
     from xueliang.platform import run_platform
@@ -103,6 +120,11 @@ def serve(
         timezone=timezone,
         point_classes=point_classes,
         log_level=log_level,
+        sip_rate_limit=sip_rate_limit,
+        media_ip=media_ip,
+        media_ports=media_ports,
+        media_transport=media_transport,
+        live_idle_timeout=live_idle_timeout,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_platform(settings))

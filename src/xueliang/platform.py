@@ -63,7 +63,6 @@ async def start_signalling(context: PlatformContext, tasks: list[asyncio.Task[No
 def start_media(context: PlatformContext) -> MediaHub:
     """The media hub: RTSP channels pulled, GB/T 28181 channels INVITEd, media on the SIP host."""
     from xueliang.media import platform_hub
-
     from xueliang.media.ports import PortRange
 
     settings = context.settings
