@@ -98,6 +98,10 @@ def serve(
         str | None,
         typer.Option(help="UDP, TCP-passive or TCP-active [XUELIANG_MEDIA_TRANSPORT] (UDP)."),
     ] = None,
+    area: Annotated[
+        str | None,
+        typer.Option(help="Deployment area min_lon,min_lat,max_lon,max_lat [XUELIANG_AREA] (China)."),
+    ] = None,
     live_idle_timeout: Annotated[
         float | None,
         typer.Option(help="Seconds an unwatched upstream stays open [XUELIANG_LIVE_IDLE_TIMEOUT]."),
@@ -125,6 +129,7 @@ def serve(
         media_ports=media_ports,
         media_transport=media_transport,
         live_idle_timeout=live_idle_timeout,
+        area=area,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_platform(settings))
