@@ -98,6 +98,15 @@ def serve(
         str | None,
         typer.Option(help="UDP, TCP-passive or TCP-active [XUELIANG_MEDIA_TRANSPORT] (UDP)."),
     ] = None,
+    inspection_interval: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds between inspections of a channel, 0 = off [XUELIANG_INSPECTION_INTERVAL]."
+        ),
+    ] = None,
+    inspection_concurrency: Annotated[
+        int | None, typer.Option(help="Channels inspected at once [XUELIANG_INSPECTION_CONCURRENCY] (32).")
+    ] = None,
     area: Annotated[
         str | None,
         typer.Option(help="Deployment area min_lon,min_lat,max_lon,max_lat [XUELIANG_AREA] (China)."),
@@ -130,6 +139,8 @@ def serve(
         media_transport=media_transport,
         live_idle_timeout=live_idle_timeout,
         area=area,
+        inspection_interval=inspection_interval,
+        inspection_concurrency=inspection_concurrency,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_platform(settings))

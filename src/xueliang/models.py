@@ -8,3 +8,4 @@ def load_all() -> None:
     import xueliang.catalog.availability  # noqa: F401
     import xueliang.catalog.models  # noqa: F401
     import xueliang.insight.workorders  # noqa: F401
+    import xueliang.inspection.models  # noqa: F401

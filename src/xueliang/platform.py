@@ -78,6 +78,19 @@ def start_media(context: PlatformContext) -> MediaHub:
     )
 
 
+def start_sweep(context: PlatformContext) -> asyncio.Task[None]:
+    """Inspection: every channel's output and image, every ``inspection_interval`` seconds."""
+    from datetime import timedelta
+
+    from xueliang.inspection import InspectionConfig, start_inspection
+
+    settings = context.settings
+    config = InspectionConfig(
+        interval=timedelta(seconds=settings.inspection_interval), concurrency=settings.inspection_concurrency
+    )
+    return start_inspection(context, config)
+
+
 async def reconcile_forever(context: PlatformContext, every: float = 60.0) -> None:
     """Open and close rectification work orders from the availability intervals, every minute."""
     from xueliang.db import utcnow
@@ -103,6 +116,8 @@ async def run_platform(settings: Settings, ready: asyncio.Event | None = None) -
         await start_signalling(context, tasks)
         context.media = start_media(context)
         tasks.append(asyncio.create_task(reconcile_forever(context), name="work-orders"))
+        if settings.inspection_interval > 0:
+            tasks.append(start_sweep(context))
         host, port = split_host_port(settings.http)
         server = uvicorn.Server(
             uvicorn.Config(

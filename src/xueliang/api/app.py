@@ -9,6 +9,7 @@ from xueliang.api.context import PlatformContext
 from xueliang.api.routers import channels, devices, health, regions, signalling
 from xueliang.api.routers import live as live_view
 from xueliang.insight.routes import reports, stats, workorders
+from xueliang.inspection import routes as inspection
 
 API_PREFIX = "/api/v1"
 
@@ -28,5 +29,6 @@ def create_app(context: PlatformContext) -> FastAPI:
     app.include_router(stats.router, prefix=API_PREFIX)
     app.include_router(reports.router, prefix=API_PREFIX)
     app.include_router(workorders.router, prefix=API_PREFIX)
+    app.include_router(inspection.router, prefix=API_PREFIX)
     live_view.mount(app, API_PREFIX)
     return app

@@ -1,0 +1,350 @@
+"""The inspection runtime: :class:`Inspector` inspects one channel (open, capture, decode
+and diagnose in a worker pool, store); :class:`InspectionScheduler` sweeps the fleet with
+bounded concurrency in :func:`~xueliang.inspection.schedule.plan` order and probes RTSP
+cameras; both share one inspector, so on-demand inspections and the sweep never run the
+same channel twice at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from xueliang.catalog import record_states
+from xueliang.db import utcnow
+from xueliang.inspection.analysis import Analysis, analyse_capture, diagnosis_state
+from xueliang.inspection.check import (
+    CheckConfig,
+    FailureClass,
+    OutputFailure,
+    StreamOpener,
+    capture_keyframes,
+)
+from xueliang.inspection.models import Finding
+from xueliang.inspection.openers import StreamTarget, TargetOpener
+from xueliang.inspection.probe import probe_rtsp
+from xueliang.inspection.schedule import Candidate, plan
+from xueliang.inspection.store import (
+    FindingRecord,
+    last_inspected,
+    load_reference,
+    load_targets,
+    prune_findings,
+    record_finding,
+)
+from xueliang.quality import Thresholds
+
+__all__ = ["InspectionConfig", "InspectionScheduler", "Inspector", "run_check"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class InspectionConfig:
+    """Sweep settings: ``interval`` between two inspections of a channel; ``concurrency``
+    inspections at once; ``probe_interval`` between RTSP online probes (0: never);
+    ``skip_offline``: channels known offline are not output-checked (the online rate
+    already counts them)."""
+
+    interval: timedelta = timedelta(hours=1)
+    concurrency: int = 32
+    check: CheckConfig = field(default_factory=CheckConfig)
+    granularity: timedelta = timedelta(minutes=5)
+    class_interval: dict[int, float] = field(default_factory=dict)
+    probe_interval: timedelta = timedelta(minutes=5)
+    probe_timeout: float = 5.0
+    probe_concurrency: int = 64
+    skip_offline: bool = True
+    fleet_refresh: timedelta = timedelta(minutes=1)
+    idle_tick: float = 5.0
+    keep_days: float = 90.0
+    thumbnails_days: float = 7.0
+
+
+async def run_check(
+    open_stream: StreamOpener,
+    config: CheckConfig,
+    *,
+    reference: bytes | None = None,
+    executor: Executor | None = None,
+    thresholds: Thresholds | None = None,
+    make_reference_if: str = "healthy",
+) -> tuple[Analysis | None, OutputFailure | None, float]:
+    """One output check and diagnosis, no database: (analysis, failure, seconds)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        capture = await capture_keyframes(open_stream, config)
+        analysis = await loop.run_in_executor(
+            executor,
+            lambda: analyse_capture(capture, reference, thresholds, make_reference_if=make_reference_if),
+        )
+    except OutputFailure as failure:
+        return None, failure, loop.time() - started
+    return analysis, None, loop.time() - started
+
+
+class Inspector:
+    """Inspect one channel now and store the finding."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        opener: TargetOpener,
+        *,
+        check: CheckConfig | None = None,
+        thresholds: Thresholds | None = None,
+        executor: Executor | None = None,
+        workers: int | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.sessions = sessions
+        self.opener = opener
+        self.check = check or CheckConfig()
+        self.thresholds = thresholds
+        self._own_executor = executor is None
+        self.executor = executor or ThreadPoolExecutor(
+            workers or max(1, os.cpu_count() or 1), thread_name_prefix="inspection"
+        )
+        self.clock = clock
+        self._running: dict[int, asyncio.Task[Finding]] = {}
+
+    def running(self) -> set[int]:
+        return set(self._running)
+
+    async def inspect(
+        self,
+        target: StreamTarget,
+        *,
+        reference_mode: str = "healthy",
+        by: str = "auto",
+        watching: set[str] | None = None,
+    ) -> Finding:
+        """Inspect ``target`` (joins an inspection of it already running, unless the
+        reference is being re-set). ``reference_mode``: ``healthy`` (set one from the
+        first healthy picture), ``always`` (set it from this picture), ``never``."""
+        running = self._running.get(target.channel_id)
+        if running is not None and reference_mode != "always":
+            return await asyncio.shield(running)
+        task = asyncio.get_running_loop().create_task(self._inspect(target, reference_mode, by, watching))
+        self._running[target.channel_id] = task
+        task.add_done_callback(
+            lambda _: (
+                self._running.pop(target.channel_id, None)
+                if self._running.get(target.channel_id) is task
+                else None
+            )
+        )
+        return await asyncio.shield(task)
+
+    async def _inspect(
+        self, target: StreamTarget, reference_mode: str, by: str, watching: set[str] | None
+    ) -> Finding:
+        async with self.sessions() as session:
+            reference = await load_reference(session, target.channel_id)
+        via, open_stream = self.opener(target, watching)
+        at = self.clock()
+        started = time.perf_counter()
+        analysis, failure, _ = await run_check(
+            open_stream,
+            self.check,
+            reference=reference,
+            executor=self.executor,
+            thresholds=self.thresholds,
+            make_reference_if=reference_mode,
+        )
+        duration_ms = (time.perf_counter() - started) * 1000
+        if analysis is None:
+            assert failure is not None
+            record = FindingRecord(
+                target.channel_id,
+                at,
+                False,
+                failure.failure.value,
+                str(failure),
+                via=via,
+                duration_ms=duration_ms,
+            )
+        else:
+            d = analysis.diagnosis
+            record = FindingRecord(
+                target.channel_id,
+                at,
+                True,
+                integrity=diagnosis_state(d),
+                defects=tuple({"kind": x.kind.value, "score": x.score} for x in d.defects),
+                metrics=analysis.metrics,
+                width=analysis.width,
+                height=analysis.height,
+                via=via,
+                duration_ms=duration_ms,
+                thumbnail=analysis.thumbnail,
+                reference=analysis.reference,
+                reference_by=by,
+            )
+        async with self.sessions() as session, session.begin():
+            finding = await record_finding(session, record)
+        return finding
+
+    async def close(self) -> None:
+        for task in list(self._running.values()):
+            task.cancel()
+        await asyncio.gather(*self._running.values(), return_exceptions=True)
+        if self._own_executor and isinstance(self.executor, ThreadPoolExecutor):
+            self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+class InspectionScheduler:
+    """Sweeps the whole fleet: ``await scheduler.run()`` until cancelled. Resumes from the
+    findings table; ``request(gb_id)`` puts a channel at the front of the queue."""
+
+    def __init__(
+        self,
+        inspector: Inspector,
+        config: InspectionConfig | None = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.inspector = inspector
+        self.sessions = inspector.sessions
+        self.config = config or InspectionConfig()
+        self.clock = clock
+        self.last: dict[int, datetime] = {}
+        self.requested: list[int] = []
+        self.inspected = 0
+        self._wake = asyncio.Event()
+        self._fleet: dict[int, Any] = {}
+        self._fleet_at: datetime | None = None
+        self._probed_at: datetime | None = None
+        self._pruned_at: datetime | None = None
+
+    def request(self, channel_id: int) -> None:
+        """Inspect this channel next (on demand)."""
+        self.requested.append(channel_id)
+        self._wake.set()
+
+    async def resume(self) -> None:
+        async with self.sessions() as session:
+            self.last = await last_inspected(session)
+
+    async def _refresh_fleet(self, now: datetime) -> None:
+        if self._fleet_at is None or now - self._fleet_at >= self.config.fleet_refresh:
+            async with self.sessions() as session:
+                self._fleet = {e.target.channel_id: e for e in await load_targets(session)}
+            self._fleet_at = now
+
+    def next_batch(self, now: datetime, size: int) -> list[int]:
+        """The next channels to inspect (pure given the loaded fleet and ``last``)."""
+        busy = self.inspector.running()
+        first = [c for c in dict.fromkeys(self.requested) if c in self._fleet and c not in busy]
+        self.requested = []
+        cfg = self.config
+        candidates = (
+            Candidate(e.target.channel_id, e.civil_code, e.point_class)
+            for e in self._fleet.values()
+            if not (cfg.skip_offline and e.status == "offline")
+        )
+        rest = plan(
+            candidates,
+            self.last,
+            now,
+            interval=cfg.interval,
+            granularity=cfg.granularity,
+            class_interval=cfg.class_interval,
+            exclude=busy | set(first),
+            limit=size,
+        )
+        return (first + rest)[: max(size, len(first))]
+
+    async def run(self) -> None:
+        await self.resume()
+        slots = asyncio.Semaphore(self.config.concurrency)
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                now = self.clock()
+                await self._refresh_fleet(now)
+                await self._maintenance(now)
+                batch = self.next_batch(now, self.config.concurrency * 2)
+                if not batch:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.config.idle_tick)
+                    continue
+                watching = self.inspector.opener.tap.watching()
+                for channel_id in batch:
+                    await slots.acquire()
+                    entry = self._fleet.get(channel_id)
+                    if entry is None:
+                        slots.release()
+                        continue
+                    self.last[channel_id] = now  # in flight: not planned again
+                    task = asyncio.create_task(self._one(entry.target, watching, slots))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _one(self, target: StreamTarget, watching: set[str], slots: asyncio.Semaphore) -> None:
+        try:
+            finding = await self.inspector.inspect(target, watching=watching)
+            self.last[target.channel_id] = finding.at
+            self.inspected += 1
+        except Exception:
+            log.exception("inspection of channel %s failed", target.gb_id)
+        finally:
+            slots.release()
+
+    async def _maintenance(self, now: datetime) -> None:
+        cfg = self.config
+        if cfg.probe_interval and (self._probed_at is None or now - self._probed_at >= cfg.probe_interval):
+            self._probed_at = now
+            asyncio.create_task(self.probe_rtsp_fleet(now))  # noqa: RUF006 - bounded by its own timeout
+        if self._pruned_at is None or now - self._pruned_at >= timedelta(hours=1):
+            self._pruned_at = now
+            async with self.sessions() as session, session.begin():
+                await prune_findings(
+                    session, now, keep_days=cfg.keep_days, thumbnails_days=cfg.thumbnails_days
+                )
+
+    async def probe_rtsp_fleet(self, now: datetime | None = None) -> dict[int, str]:
+        """Probe every RTSP channel once and record its ``online`` state."""
+        at = now or self.clock()
+        cfg = self.config
+        targets = [e.target for e in self._fleet.values() if e.target.stream_url]
+        limit = asyncio.Semaphore(cfg.probe_concurrency)
+
+        async def one(target: StreamTarget) -> tuple[int, str]:
+            async with limit:
+                result = await probe_rtsp(
+                    target.stream_url,
+                    username=target.stream_username,
+                    password=target.stream_password,
+                    timeout=cfg.probe_timeout,
+                )
+            return target.channel_id, "online" if result.online else "offline"
+
+        states = dict(await asyncio.gather(*(one(t) for t in targets)))
+        if states:
+            async with self.sessions() as session, session.begin():
+                await record_states(session, "online", states, at)
+        return states
+
+
+def failure_names() -> list[str]:
+    return [f.value for f in FailureClass]
+
+
+Starter = Callable[[], Awaitable[None]]

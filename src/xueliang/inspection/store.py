@@ -1,0 +1,257 @@
+"""Storing inspections: findings, availability intervals (``output``, ``integrity``) and
+references; and reading back what the scheduler resumes from.
+
+``output`` is ``ok``/``fail`` on every inspection. ``integrity`` is ``intact`` or a VQD
+defect name (see :func:`~xueliang.inspection.analysis.diagnosis_state`) when a picture was
+diagnosed; when none was delivered the camera is "neither intact nor diagnosable", so its
+open ``integrity`` interval is closed and none opened until a picture comes again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from xueliang.catalog import Availability, Channel, Device, record_states
+from xueliang.inspection.models import ChannelReference, Finding
+from xueliang.inspection.openers import StreamTarget
+
+__all__ = [
+    "FindingRecord",
+    "channel_states",
+    "finding_public",
+    "last_inspected",
+    "list_findings",
+    "load_reference",
+    "load_targets",
+    "prune_findings",
+    "record_finding",
+    "save_reference",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRecord:
+    """One inspection's result, ready to store."""
+
+    channel_id: int
+    at: datetime
+    output_ok: bool
+    failure: str | None = None
+    message: str = ""
+    integrity: str | None = None  # "intact" or a defect name when a picture was diagnosed
+    defects: tuple[dict[str, Any], ...] = ()
+    metrics: dict[str, float] | None = None
+    width: int | None = None
+    height: int | None = None
+    codec: str = ""
+    via: str = ""
+    duration_ms: float = 0.0
+    thumbnail: bytes | None = None
+    reference: bytes | None = None  # a new reference to store with it
+    reference_by: str = "auto"
+
+    @property
+    def ok(self) -> bool:
+        return self.output_ok and self.integrity == "intact"
+
+
+async def record_finding(session: AsyncSession, record: FindingRecord) -> Finding:
+    """Write the finding, its intervals and (when it brought one) the new reference.
+    The caller commits."""
+    finding = Finding(
+        channel_id=record.channel_id,
+        at=record.at,
+        ok=record.ok,
+        output_ok=record.output_ok,
+        failure=record.failure,
+        message=record.message[:2000],
+        defects=list(record.defects),
+        metrics={k: round(float(v), 4) for k, v in (record.metrics or {}).items()},
+        width=record.width,
+        height=record.height,
+        codec=record.codec,
+        via=record.via,
+        duration_ms=round(record.duration_ms, 1),
+        reference_set=record.reference is not None,
+        thumbnail=record.thumbnail,
+    )
+    session.add(finding)
+    await session.flush()
+    await record_states(
+        session, "output", {record.channel_id: "ok" if record.output_ok else "fail"}, record.at
+    )
+    if record.integrity is not None:
+        await record_states(session, "integrity", {record.channel_id: record.integrity}, record.at)
+    else:
+        await session.execute(
+            update(Availability)
+            .where(
+                Availability.channel_id == record.channel_id,
+                Availability.kind == "integrity",
+                Availability.until.is_(None),
+            )
+            .values(until=record.at)
+            .execution_options(synchronize_session=False)
+        )
+    if record.reference is not None:
+        await save_reference(
+            session, record.channel_id, record.reference, record.at, record.reference_by, finding.id
+        )
+    return finding
+
+
+async def save_reference(
+    session: AsyncSession, channel_id: int, data: bytes, at: datetime, by: str, finding_id: int | None
+) -> None:
+    await session.execute(delete(ChannelReference).where(ChannelReference.channel_id == channel_id))
+    session.add(
+        ChannelReference(channel_id=channel_id, data=data, set_at=at, set_by=by, finding_id=finding_id)
+    )
+    await session.flush()
+
+
+async def load_reference(session: AsyncSession, channel_id: int) -> bytes | None:
+    return await session.scalar(
+        select(ChannelReference.data).where(ChannelReference.channel_id == channel_id)
+    )
+
+
+async def clear_reference(session: AsyncSession, channel_id: int) -> bool:
+    """Forget the reference: the next healthy inspection sets a new one."""
+    result = await session.execute(delete(ChannelReference).where(ChannelReference.channel_id == channel_id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def last_inspected(session: AsyncSession) -> dict[int, datetime]:
+    """When each channel was last inspected: what a restarted scheduler resumes from."""
+    rows = await session.execute(
+        select(Finding.channel_id, func.max(Finding.at)).group_by(Finding.channel_id)
+    )
+    return {channel_id: at for channel_id, at in rows if at is not None}
+
+
+def _target_query() -> Any:
+    return select(
+        Channel.id,
+        Channel.gb_id,
+        Device.gb_id,
+        Channel.stream_url,
+        Channel.stream_username,
+        Channel.stream_password,
+        Channel.civil_code,
+        Channel.point_class,
+        Channel.status,
+    ).outerjoin(Device, Channel.device_id == Device.id)
+
+
+@dataclass(frozen=True, slots=True)
+class FleetEntry:
+    """A channel as the scheduler sees it."""
+
+    target: StreamTarget
+    civil_code: str
+    point_class: int
+    status: str
+
+
+async def load_targets(session: AsyncSession, gb_id: str | None = None) -> list[FleetEntry]:
+    query = _target_query()
+    if gb_id is not None:
+        query = query.where(Channel.gb_id == gb_id)
+    rows = await session.execute(query)
+    return [
+        FleetEntry(
+            StreamTarget(cid, gb, dev, url or "", user, password), civil or "", pclass or 3, status or ""
+        )
+        for cid, gb, dev, url, user, password, civil, pclass, status in rows
+    ]
+
+
+def finding_public(finding: Finding, gb_id: str | None = None) -> dict[str, Any]:
+    """A finding as the API shows it (thumbnail by URL, never inline)."""
+    return {
+        "id": finding.id,
+        "channel_id": gb_id,
+        "at": finding.at.isoformat(),
+        "ok": finding.ok,
+        "output": "ok" if finding.output_ok else "fail",
+        "failure": finding.failure,
+        "message": finding.message,
+        "defects": finding.defects,
+        "metrics": finding.metrics,
+        "width": finding.width,
+        "height": finding.height,
+        "codec": finding.codec,
+        "via": finding.via,
+        "duration_ms": finding.duration_ms,
+        "reference_set": finding.reference_set,
+        "thumbnail_url": f"/api/v1/findings/{finding.id}/thumbnail" if finding.output_ok else None,
+    }
+
+
+async def list_findings(
+    session: AsyncSession, channel_id: int, *, limit: int, offset: int
+) -> tuple[list[Finding], int]:
+    total = await session.scalar(
+        select(func.count()).select_from(Finding).where(Finding.channel_id == channel_id)
+    )
+    rows = await session.scalars(
+        select(Finding)
+        .where(Finding.channel_id == channel_id)
+        .order_by(Finding.at.desc(), Finding.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), int(total or 0)
+
+
+async def channel_states(session: AsyncSession, channel_id: int) -> dict[str, Any]:
+    """The channel's current ``online``/``integrity``/``output`` states (open intervals) and
+    its reference's age: what the API shows per channel."""
+    rows = await session.execute(
+        select(Availability.kind, Availability.state, Availability.since).where(
+            Availability.channel_id == channel_id,
+            Availability.until.is_(None),
+            Availability.kind.in_(("online", "integrity", "output")),
+        )
+    )
+    states: dict[str, Any] = {"online": None, "integrity": None, "output": None}
+    since: dict[str, str] = {}
+    for kind, state, at in rows:
+        states[kind] = state
+        since[kind] = at.isoformat()
+    reference = await session.execute(
+        select(ChannelReference.set_at, ChannelReference.set_by).where(
+            ChannelReference.channel_id == channel_id
+        )
+    )
+    ref = reference.first()
+    return {
+        **states,
+        "since": since,
+        "reference": {"set_at": ref[0].isoformat(), "set_by": ref[1]} if ref else None,
+    }
+
+
+async def prune_findings(
+    session: AsyncSession, now: datetime, *, keep_days: float = 90, thumbnails_days: float = 7
+) -> None:
+    """Retention: drop findings older than ``keep_days``; drop thumbnails older than
+    ``thumbnails_days`` except each channel's latest finding's."""
+    await session.execute(delete(Finding).where(Finding.at < now - timedelta(days=keep_days)))
+    latest = select(func.max(Finding.id)).group_by(Finding.channel_id).scalar_subquery()
+    await session.execute(
+        update(Finding)
+        .where(
+            Finding.at < now - timedelta(days=thumbnails_days),
+            Finding.thumbnail.is_not(None),
+            Finding.id.not_in(latest),
+        )
+        .values(thumbnail=None)
+        .execution_options(synchronize_session=False)
+    )
