@@ -54,6 +54,19 @@ def sim(
             "fragmented=0.05,wrong_password=0.01,gb2312=0.3"
         ),
     ] = "",
+    video_faults: Annotated[
+        str,
+        typer.Option(
+            help="Live view: fractions of channels whose picture is faulty, e.g. blur=0.05,too_dark=0.03,"
+            "occlusion=0.03,color_cast=0.02,frozen=0.02,noise=0.02,stripes=0.01,signal_loss=0.01"
+        ),
+    ] = "",
+    h265: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Live view: fraction of channels sending H.265.")
+    ] = 0.0,
+    max_streams: Annotated[
+        int, typer.Option(min=0, help="Live view: concurrent media sessions; beyond: 486 Busy Here.")
+    ] = 64,
     transport: Annotated[SimTransport, typer.Option(help="SIP transport.")] = SimTransport.udp,
     seed: Annotated[int, typer.Option(help="Seed for names, places and which devices are faulty.")] = 7,
     keepalive: Annotated[float, typer.Option(min=0.1, help="Keepalive interval, s.")] = 60.0,
@@ -84,7 +97,8 @@ def sim(
     ] = False,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "WARNING",
 ) -> None:
-    """A simulated fleet of GB/T 28181 devices that register, keep alive and answer queries."""
+    """A simulated fleet of GB/T 28181 devices that register, keep alive, answer queries and
+    answer live-view INVITEs with video (each channel's ID and a clock, H.264 or H.265)."""
     from xueliang.sim import FaultSpec, SimConfig, parse_platform, run_fleet
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -108,6 +122,9 @@ def sim(
             first_index=first_index,
             catalog_part_size=catalog_part_size,
             devices_per_socket=devices_per_socket,
+            video_faults=video_faults,
+            h265=h265,
+            max_streams=max_streams,
         )
         from xueliang.sim.plan import FleetPlan
 
@@ -117,7 +134,10 @@ def sim(
         raise typer.Exit(2) from None
     typer.echo(
         f"sim: {devices} devices × {channels} channels over {config.transport} → "
-        f"{platform} as {platform_id}@{domain}" + (f", faults {config.faults}" if faults else ""),
+        f"{platform} as {platform_id}@{domain}"
+        + (f", faults {config.faults}" if faults else "")
+        + (f", video faults {video_faults}" if video_faults else "")
+        + (f", H.265 {h265:g}" if h265 else ""),
         err=True,
     )
 

@@ -404,7 +404,7 @@ def test_requests_the_device_does_not_implement() -> None:
     assert _status_of(wire, unknown) == 200
     assert _status_of(wire, control) == 200
     assert _status_of(wire, bad) == 400
-    assert _status_of(wire, invite) == 488  # no media side yet
+    assert _status_of(wire, invite) == 404  # live view: a device ID with no Subject names no channel
     assert _status_of(wire, subscribe) == 501
     assert _status_of(wire, options) == 200
     assert not [m for m in platform.messages[messages:] if b"Keepalive" not in m.body]

@@ -141,6 +141,11 @@ class SimConfig:
     gb_version: str = "3.0"
     user_agent: str = "xueliang-sim"
     manscdp_encoding: str = "UTF-8"  # devices with the gb2312 fault use GB2312
+    # live view (9.2): picture faults as fractions of channels, e.g. "blur=0.05,too_dark=0.03"
+    video_faults: str = ""
+    h265: float = 0.0  # fraction of channels that send H.265 (the others H.264)
+    max_streams: int = 64  # concurrent media sessions of the whole sim; beyond: 486 Busy Here
+    ack_timeout: float = 32.0  # an answered INVITE whose ACK does not come in this long ends
 
     def __post_init__(self) -> None:
         if self.transport not in ("UDP", "TCP"):
@@ -155,6 +160,13 @@ class SimConfig:
             raise ValueError("devices_per_socket must be 1..65535")
         if self.register_expires < 0:
             raise ValueError("register_expires must not be negative")
+        if not 0.0 <= self.h265 <= 1.0:
+            raise ValueError("h265 must be a fraction within 0..1")
+        if self.max_streams < 0 or self.ack_timeout <= 0:
+            raise ValueError("max_streams must not be negative and ack_timeout must be positive")
+        from xueliang.sim.media import VideoFaultSpec
+
+        VideoFaultSpec.parse(self.video_faults)  # ValueError with the reason
 
     @property
     def part_size(self) -> int:

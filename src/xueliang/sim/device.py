@@ -19,7 +19,15 @@ Keepalive (9.6): a MESSAGE every ``keepalive`` seconds, the first at a random ph
 the interval. Catalog (9.5, Appendix M): 200 to the query, then the parts one at a time,
 each after the previous part's 200. Unknown or unimplemented MANSCDP commands get 200 and
 nothing more (as devices do); an unreadable body gets 400; SIP methods not implemented get
-501, INVITE (no media yet) 488.
+501.
+
+Live view (9.2): an INVITE for one of the device's channels (Request-URI user, else the
+Subject's first ID; 404 for any other) is answered 200 with an SDP answer
+(:mod:`xueliang.sim.media`), 488 for an offer we will not serve (e.g. media off loopback), 486
+when the sim already streams ``max_streams``. The ACK queues a :class:`~xueliang.sim.media.StartMedia`
+for the adapter (TCP-active: at the INVITE, as the 200 must carry the port we listen on); a
+BYE (200), a missing ACK, the device going away or stopping queue a
+:class:`~xueliang.sim.media.StopMedia`; stopping with a session open also sends our BYE.
 """
 
 from __future__ import annotations
@@ -32,8 +40,9 @@ from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from xueliang.gb28181.dialog import Dialog
 from xueliang.gb28181.digest import authorize, parse_challenge
-from xueliang.gb28181.errors import ManscdpError, SipError, UnknownCommandError
+from xueliang.gb28181.errors import DialogError, ManscdpError, SipError, UnknownCommandError
 from xueliang.gb28181.manscdp import (
     CONTENT_TYPE,
     CatalogItem,
@@ -49,8 +58,20 @@ from xueliang.gb28181.manscdp import (
     encode_manscdp,
     parse_manscdp,
 )
-from xueliang.gb28181.message import SipRequest, SipResponse
+from xueliang.gb28181.message import SipRequest, SipResponse, SipUri
 from xueliang.sim.config import Fault, SimConfig
+from xueliang.sim.media import (
+    MediaContext,
+    MediaSession,
+    SessionState,
+    StartMedia,
+    StopMedia,
+    VideoFaultSpec,
+    answer_sdp,
+    channel_codec,
+    channel_serial,
+    negotiate,
+)
 from xueliang.sim.plan import FleetPlan, unit
 from xueliang.sim.stats import SimStats
 
@@ -98,6 +119,7 @@ class SimContext:
     stats: SimStats = field(default_factory=SimStats)
     wall_offset: float = 0.0
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    media: MediaContext = field(default_factory=MediaContext)
 
     @classmethod
     def create(cls, config: SimConfig, **kw: Any) -> SimContext:
@@ -107,6 +129,15 @@ class SimContext:
             seed=config.seed,
             civil_code=config.civil_code,
             first_index=config.first_index,
+        )
+        kw.setdefault(
+            "media",
+            MediaContext(
+                faults=VideoFaultSpec.parse(config.video_faults),
+                h265=config.h265,
+                max_streams=config.max_streams,
+                ack_timeout=config.ack_timeout,
+            ),
         )
         return cls(config, plan, **kw)
 
@@ -138,8 +169,20 @@ class Link(Protocol):
         """Send an out-of-dialog request from ``device`` to the platform; returns it."""
 
     def respond(
-        self, request: SipRequest, status: int, now: float, headers: Iterable[Header] = ()
-    ) -> None: ...
+        self,
+        request: SipRequest,
+        status: int,
+        now: float,
+        headers: Iterable[Header] = (),
+        *,
+        body: bytes = b"",
+        to_tag: str | None = None,
+    ) -> SipResponse: ...
+
+    def send_in_dialog(self, device: SimDevice, request: SipRequest, now: float) -> SipRequest:
+        """Send an in-dialog request (our BYE) to the platform; returns it as sent."""
+
+    def new_tag(self) -> str: ...
 
     def new_call_id(self) -> str: ...
 
@@ -206,6 +249,7 @@ class SimDevice:
         "next_flap",
         "job",
         "scheduled_at",
+        "sessions",
     )
 
     def __init__(self, ctx: SimContext, index: int, faults: Fault | None = None) -> None:
@@ -230,6 +274,7 @@ class SimDevice:
         self.next_flap: float | None = None
         self.job: CatalogJob | None = None
         self.scheduled_at: float | None = None  # owned by the port's timer heap
+        self.sessions: dict[str, MediaSession] | None = None  # live view, by Call-ID
         ctx.stats.states[self.state] += 1
 
     def __repr__(self) -> str:
@@ -241,8 +286,14 @@ class SimDevice:
     def deadline(self) -> float | None:
         """When this device next needs :meth:`on_timer` (None: nothing pending)."""
         job_at = self.job.next_at if self.job is not None else None
+        ack_at = None
+        if self.sessions:
+            acks = [s.ack_deadline for s in self.sessions.values() if s.ack_deadline is not None]
+            ack_at = min(acks) if acks else None
         times = [
-            t for t in (self.next_register, self.next_keepalive, self.next_flap, job_at) if t is not None
+            t
+            for t in (self.next_register, self.next_keepalive, self.next_flap, job_at, ack_at)
+            if t is not None
         ]
         return min(times) if times else None
 
@@ -255,6 +306,7 @@ class SimDevice:
     def stop(self, now: float, *, unregister: bool = False) -> None:
         """Stop; with ``unregister``, a registered device (or one whose registration is on
         its way) first sends ``Expires: 0``; answers to the earlier REGISTER are then stale."""
+        self.hang_up(now)
         if unregister and self.state in _REGISTRATION_STATES and self.link is not None:
             self._clear_timers()
             self._move(DeviceState.UNREGISTERING)
@@ -282,10 +334,16 @@ class SimDevice:
         if job is not None and job.next_at is not None and job.next_at <= now:
             job.next_at = None
             self._send_part(now)
+        if self.sessions:
+            for session in list(self.sessions.values()):
+                if session.ack_deadline is not None and session.ack_deadline <= now:
+                    self.ctx.stats.acks_missed += 1
+                    self._end_session(session, "no ACK")
 
     def on_link_lost(self, now: float) -> None:
         """The TCP connection went away: everything in flight is lost; the owner reconnects."""
         self.link = None
+        self._end_all("SIP link lost")
         self._drop_registration()
         self._clear_timers()
         if self.state not in (DeviceState.IDLE, DeviceState.STOPPED):
@@ -472,6 +530,7 @@ class SimDevice:
             self.next_flap = now + config.keepalive  # try again once registered
             return
         self.ctx.stats.flaps += 1
+        self._end_all("network gone")  # a device whose network is down streams nothing
         self._drop_registration()
         self._clear_timers()
         self._move(DeviceState.SILENT)
@@ -492,6 +551,8 @@ class SimDevice:
                 self._on_keepalive_answer(response, now)
             elif self.job is not None and request.call_id == self.job.call_id:
                 self._on_part_answer(response, now)
+        elif request.method == "BYE":
+            self.ctx.stats.byes_answered += 1
 
     def on_timeout(self, request: SipRequest, now: float) -> None:
         """No answer at all to a request this device sent (RFC 3261 timer F: as a 408)."""
@@ -508,6 +569,11 @@ class SimDevice:
             elif self.job is not None and request.call_id == self.job.call_id:
                 self.job = None
                 self.ctx.stats.catalogs_aborted += 1
+        elif request.method == "INVITE":  # our 200 was never ACKed (timer L, RFC 6026)
+            session = self.sessions.get(request.call_id) if self.sessions else None
+            if session is not None and session.state is not SessionState.STREAMING:
+                self.ctx.stats.acks_missed += 1
+                self._end_session(session, "no ACK")
 
     # ------------------------------------------------------------------ requests from the platform
 
@@ -535,15 +601,181 @@ class SimDevice:
         assert self.link is not None
         self.link.respond(request, 200, now, (("Allow", ", ".join(METHODS)),))
 
-    def _on_ack(self, request: SipRequest, now: float) -> None:
-        """ACK is never answered (RFC 3261 §17.1.1.3)."""
-
-    def _on_bye(self, request: SipRequest, now: float) -> None:
-        self._reject(request, 481, now)  # no dialogs yet: Call/Transaction Does Not Exist
+    # ------------------------------------------------------------------ live view (9.2)
 
     def _on_invite(self, request: SipRequest, now: float) -> None:
-        """Live view is not simulated yet: 488 Not Acceptable Here (the media side comes later)."""
-        self._reject(request, 488, now)
+        """A live-view INVITE: 200 with our SDP answer, or 404 / 486 / 488 (module doc)."""
+        link, ctx, stats = self.link, self.ctx, self.ctx.stats
+        assert link is not None
+        stats.invites += 1
+        if request.to.tag is not None:  # a re-INVITE: nothing to change mid-stream
+            self._reject(request, 488, now)
+            return
+        channel_id = self._invited_channel(request)
+        if channel_id is None:
+            self._reject(request, 404, now)
+            return
+        media = ctx.media
+        offer = negotiate(request.body, domain=ctx.config.domain, sequence=media.sequence + 1)
+        if isinstance(offer, int):
+            self._reject(request, offer, now)
+            return
+        if media.active >= media.max_streams:
+            stats.invites_busy += 1
+            self._reject(request, 486, now)
+            return
+        media.sequence += 1
+        serial = channel_serial(channel_id)
+        session = MediaSession(
+            call_id=request.call_id,
+            channel_id=channel_id,
+            offer=offer,
+            fault=media.faults.fault_for(ctx.config.seed, serial),
+            codec=channel_codec(ctx.config.seed, serial, media.h265),
+            invite=request,
+            state=SessionState.ANSWERED,
+            ack_deadline=now + media.ack_timeout,
+        )
+        if self.sessions is None:
+            self.sessions = {}
+        self.sessions[session.call_id] = session
+        media.active += 1
+        stats.streams_active += 1
+        if offer.transport == "TCP-active":  # the 200 carries the port we listen on: listen first
+            session.state = SessionState.LISTENING
+            self._start_media(session)
+            return
+        # UDP / TCP-passive: the answer's port is informative only (the platform listens);
+        # we name our SIP port, as the real sending port exists only once the ACK starts media
+        self._answer(session, link.port, now)
+
+    def _invited_channel(self, request: SipRequest) -> str | None:
+        """The channel asked for: the Request-URI user, else the Subject's first ID."""
+        uri = request.request_uri
+        candidates = [uri.user if isinstance(uri, SipUri) else None]
+        subject = request.get("Subject")
+        if subject:
+            candidates.append(subject.split(",")[0].split(":")[0].strip())
+        plan = self.ctx.plan
+        for gb_id in candidates:
+            if gb_id and gb_id[10:13] == "132" and plan.index_of(gb_id) == self.index:
+                return gb_id
+        return None
+
+    def _answer(self, session: MediaSession, port: int, now: float) -> None:
+        link = self.link
+        assert link is not None
+        body = answer_sdp(
+            session.channel_id, session.offer, host=link.host, port=port, codec=session.codec
+        )
+        contact = f"<sip:{session.channel_id}@{link.host}:{link.port}>"
+        headers = (("Contact", contact), ("Content-Type", "application/sdp"))
+        response = link.respond(session.invite, 200, now, headers, body=body, to_tag=link.new_tag())
+        session.dialog = Dialog.from_request(session.invite, response, local_contact=contact)
+        session.state = SessionState.ANSWERED
+        self.ctx.stats.invites_answered += 1
+
+    def _start_media(self, session: MediaSession) -> None:
+        offer = session.offer
+        session.media = True
+        self.ctx.media.actions.append(
+            StartMedia(
+                self.device_id,
+                session.call_id,
+                session.channel_id,
+                offer.transport,
+                offer.remote,
+                int(offer.ssrc),
+                session.fault,
+                session.codec,
+            )
+        )
+
+    def on_media_started(self, call_id: str, port: int, now: float) -> None:
+        """The adapter's sender is up (TCP-active: listening on ``port``): answer the INVITE."""
+        session = self.sessions.get(call_id) if self.sessions else None
+        if session is None or session.state is not SessionState.LISTENING or self.link is None:
+            return
+        self._answer(session, port, now)
+
+    def on_media_failed(self, call_id: str, now: float) -> None:
+        """The adapter could not start (or keep) the media: 500 or our BYE, then forget it."""
+        session = self.sessions.get(call_id) if self.sessions else None
+        if session is None:
+            return
+        self.ctx.stats.media_failures += 1
+        if session.state is SessionState.LISTENING and self.link is not None:
+            self._reject(session.invite, 500, now)
+            self._end_session(session, "media failed", stop=False)
+            return
+        self._bye(session, now)
+        self._end_session(session, "media failed", stop=False)
+
+    def _on_ack(self, request: SipRequest, now: float) -> None:
+        """ACK is never answered (RFC 3261 §17.1.1.3); the ACK of our 200 starts the media."""
+        session = self.sessions.get(request.call_id) if self.sessions else None
+        if session is None or session.state is not SessionState.ANSWERED:
+            return
+        session.ack_deadline = None
+        session.state = SessionState.STREAMING
+        self.ctx.stats.streams_started += 1
+        if session.offer.transport != "TCP-active":  # TCP-active started at the INVITE
+            self._start_media(session)
+
+    def _on_bye(self, request: SipRequest, now: float) -> None:
+        session = self.sessions.get(request.call_id) if self.sessions else None
+        if session is None or session.dialog is None:
+            self._reject(request, 481, now)  # Call/Transaction Does Not Exist
+            return
+        try:
+            session.dialog.receive_request(request)
+        except DialogError as exc:
+            self._reject(request, exc.status if exc.status >= 400 else 481, now)
+            return
+        assert self.link is not None
+        self.link.respond(request, 200, now)
+        self.ctx.stats.byes_received += 1
+        self._end_session(session, "BYE")
+
+    def hang_up(self, now: float) -> None:
+        """End every session; the answered ones with our BYE (the sim is stopping)."""
+        if not self.sessions:
+            return
+        for session in list(self.sessions.values()):
+            if session.dialog is not None:
+                self._bye(session, now)
+            self._end_session(session, "stopped")
+
+    def _bye(self, session: MediaSession, now: float) -> None:
+        dialog, link = session.dialog, self.link
+        if dialog is None or link is None:
+            return
+        try:
+            bye = dialog.create_request("BYE")
+        except DialogError:
+            return
+        link.send_in_dialog(self, bye, now)
+        self.ctx.stats.byes_sent += 1
+
+    def _end_all(self, reason: str) -> None:
+        if self.sessions:
+            for session in list(self.sessions.values()):
+                self._end_session(session, reason)
+
+    def _end_session(self, session: MediaSession, reason: str, *, stop: bool = True) -> None:
+        """Forget ``session`` and, if its media may have started, tell the adapter to stop it."""
+        assert self.sessions is not None
+        if self.sessions.pop(session.call_id, None) is None:
+            return
+        session.state = SessionState.ENDED
+        session.ack_deadline = None
+        media = self.ctx.media
+        media.active -= 1
+        self.ctx.stats.streams_active -= 1
+        if stop and session.media:
+            media.actions.append(StopMedia(self.device_id, session.call_id, reason))
+        if not self.sessions:
+            self.sessions = None
 
     def _on_message(self, request: SipRequest, now: float) -> None:
         try:
@@ -652,7 +884,7 @@ class SimDevice:
         """PTZ and other controls: the 200 is the whole answer (devices send no Response)."""
 
 
-# SIP method → handler (RFC 3261 §8.2.1). INVITE will move to the media side when it exists.
+# SIP method → handler (RFC 3261 §8.2.1).
 METHODS: dict[str, Callable[[SimDevice, SipRequest, float], None]] = {
     "MESSAGE": SimDevice._on_message,
     "INVITE": SimDevice._on_invite,

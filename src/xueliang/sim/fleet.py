@@ -13,6 +13,14 @@ with :class:`~xueliang.gb28181.framing.SipStreamFramer`; a lost connection is re
 There is no task per device: one loop timer serves a heap of ports (each port keeps a heap of
 its devices), registrations are started at ``rate`` per second from a cursor, and a device's
 state is a slotted object of a few hundred bytes. Catalogs are generated when asked for.
+
+Live view: :class:`MediaRunner` carries out the devices' :class:`~xueliang.sim.media.StartMedia`
+and :class:`~xueliang.sim.media.StopMedia` with :class:`~xueliang.media.sender.PsRtpSender`.
+A channel's clip (its ID and a running clock drawn on every frame) is encoded lazily, on the
+first INVITE of that channel, in a small thread pool, and kept in a small LRU (and
+:func:`~xueliang.media.clips.clip_frames`' disk cache): encoding every channel up front
+(≈ 0.4 s H.264, 1.3 s H.265 per 4-s clip) would take hours for 20,000 channels, while only
+``max_streams`` of them stream at once.
 """
 
 from __future__ import annotations
@@ -20,13 +28,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
+import ipaddress
 import itertools
 import logging
 import math
 import signal
 import socket
 import time
+from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from xueliang.gb28181.errors import FramingError
@@ -34,9 +46,10 @@ from xueliang.gb28181.framing import SipStreamFramer
 from xueliang.gb28181.message import Address
 from xueliang.sim.config import Fault, SimConfig
 from xueliang.sim.device import DeviceState, SimContext, SimDevice
+from xueliang.sim.media import StartMedia, StopMedia
 from xueliang.sim.port import MAX_MESSAGE_SIZE, SimPort
 
-__all__ = ["Fleet", "run_fleet"]
+__all__ = ["Fleet", "MediaRunner", "run_fleet"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +99,115 @@ class _Tcp(asyncio.Protocol):
             self.fleet._disconnected(self.device, self.port)
 
 
+ClipKey = tuple[str, str, str]  # (channel ID, fault, codec)
+
+
+class MediaRunner:
+    """The fleet's media senders: one :class:`PsRtpSender` per live session (by Call-ID).
+
+    ``clip_cache`` channel clips are kept in memory (least recently used go first); encoding
+    runs in ``encoders`` threads so the SIP loop keeps running.
+    """
+
+    def __init__(
+        self,
+        fleet: Fleet,
+        *,
+        clip_seconds: float = 4.0,
+        clip_cache: int = 32,
+        encoders: int = 2,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.fleet = fleet
+        self.clip_seconds = clip_seconds
+        self.clip_cache = clip_cache
+        self.cache_dir = cache_dir
+        self.senders: dict[str, Any] = {}  # Call-ID → PsRtpSender
+        self._starting: dict[str, asyncio.Task[None]] = {}
+        self._clips: OrderedDict[ClipKey, asyncio.Future[list[Any]]] = OrderedDict()
+        self._encoders = encoders
+        self._stopping: set[asyncio.Future[None]] = set()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def handle(self, action: StartMedia | StopMedia) -> None:
+        if isinstance(action, StartMedia):
+            task = asyncio.ensure_future(self._start(action))
+            self._starting[action.call_id] = task
+            task.add_done_callback(lambda _t, call_id=action.call_id: self._starting.pop(call_id, None))
+        else:
+            task = self._starting.pop(action.call_id, None)
+            if task is not None:
+                task.cancel()
+            sender = self.senders.pop(action.call_id, None)
+            if sender is not None:
+                stopping = asyncio.ensure_future(sender.stop())
+                self._stopping.add(stopping)
+                stopping.add_done_callback(self._stopping.discard)
+
+    def clip(self, channel_id: str, fault: str, codec: str) -> asyncio.Future[list[Any]]:
+        """The channel's clip frames (encoded once; shared while in the LRU)."""
+        key = (channel_id, fault, codec)
+        future = self._clips.get(key)
+        if future is not None and not (future.done() and future.exception() is not None):
+            self._clips.move_to_end(key)
+            return future
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._encoders, thread_name_prefix="sim-clip")
+        from xueliang.media.clips import clip_frames
+
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(
+            self._pool,
+            lambda: clip_frames(
+                channel_id, fault, codec, seconds=self.clip_seconds, cache_dir=self.cache_dir
+            ),
+        )
+        self._clips[key] = future
+        while len(self._clips) > self.clip_cache:
+            self._clips.popitem(last=False)
+        return future
+
+    async def _start(self, action: StartMedia) -> None:
+        from xueliang.media.sender import PsRtpSender
+
+        fleet, call_id = self.fleet, action.call_id
+        sender = None
+        try:
+            if action.transport != "TCP-active" and not ipaddress.ip_address(action.remote[0]).is_loopback:
+                raise ValueError(f"media address {action.remote[0]} is not on loopback")  # never sent off
+            frames = await asyncio.shield(self.clip(action.channel_id, action.fault, action.codec))
+            sender = PsRtpSender(frames, action.ssrc)
+            remote = None if action.transport == "TCP-active" else action.remote
+            _host, port = await sender.start(action.transport, remote, host=fleet.config.bind_host)
+        except asyncio.CancelledError:
+            if sender is not None:
+                await sender.stop()
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure ends the session, not the sim
+            log.warning("media for %s (%s) failed: %s", action.channel_id, action.transport, exc)
+            if sender is not None:
+                await sender.stop()
+            fleet._media_failed(action.device_id, call_id)
+            return
+        self.senders[call_id] = sender
+        fleet._media_started(action.device_id, call_id, port)
+
+    async def close(self) -> None:
+        for task in list(self._starting.values()):
+            task.cancel()
+        for task in list(self._starting.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        senders, self.senders = list(self.senders.values()), {}
+        for sender in senders:
+            await sender.stop()
+        if self._stopping:
+            await asyncio.gather(*self._stopping, return_exceptions=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
 class Fleet:
     """A running fleet: :meth:`start`, then :meth:`stop` (or :meth:`run` for both)."""
 
@@ -109,6 +231,7 @@ class Fleet:
         self._stopping = False
         self._unregistering = False
         self._stop = asyncio.Event()
+        self.media = MediaRunner(self)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -195,6 +318,18 @@ class Fleet:
         self._unregistering = True  # no more starts or reconnects, but answers still count
         if unregister is None:
             unregister = self.config.unregister_on_stop
+        if self._loop is not None and self.ctx.media.active:  # hang up: our BYE for each session
+            now = self.now()
+            byes = self.stats.byes_sent
+            for device in self.devices:
+                if device.sessions:
+                    device.hang_up(now)
+                    if isinstance(device.link, SimPort):
+                        self._touch(device.link)
+            end = self.now() + min(timeout, 2.0)
+            awaited = self.stats.byes_answered + self.stats.byes_sent - byes
+            while self.now() < end and self.stats.byes_answered < awaited:
+                await asyncio.sleep(0.02)
         if unregister and self._loop is not None:
             now = self.now()
             for device in self.devices:
@@ -215,6 +350,8 @@ class Fleet:
             self._timer = self._timer_at = None
         for task in list(self._connecting):
             task.cancel()
+        self._drain_media()
+        await self.media.close()
         for port in [*self.ports, *self.connections]:
             if port.wire is not None:
                 port.wire.close()
@@ -245,11 +382,48 @@ class Fleet:
     def _touch(self, port: SimPort) -> None:
         """After a port did something: send what it queued, re-arm for its next deadline."""
         self._flush(port)
+        if self.ctx.media.actions:
+            self._drain_media()
         deadline = port.get_timer()
         if deadline is not None and (port.scheduled_at is None or deadline < port.scheduled_at):
             heapq.heappush(self._heap, (deadline, next(self._seq), port))
             port.scheduled_at = deadline
             self._arm(deadline)
+
+    # ---------------------------------------------------------------- media
+
+    def _drain_media(self) -> None:
+        actions = self.ctx.media.actions
+        while actions:
+            action = actions.popleft()
+            if self._loop is not None:
+                self.media.handle(action)
+
+    def _device(self, device_id: str) -> SimDevice | None:
+        index = self.ctx.plan.index_of(device_id)
+        if index is None:
+            return None
+        return self.devices[index - self.config.first_index]
+
+    def _media_started(self, device_id: str, call_id: str, port: int) -> None:
+        device = self._device(device_id)
+        if device is not None and isinstance(device.link, SimPort) and not self._stopping:
+            device.on_media_started(call_id, port, self.now())
+            self._touch_device(device)
+
+    def _media_failed(self, device_id: str, call_id: str) -> None:
+        device = self._device(device_id)
+        if device is not None and not self._stopping:
+            device.on_media_failed(call_id, self.now())
+            self._touch_device(device)
+
+    def _touch_device(self, device: SimDevice) -> None:
+        link = device.link
+        if isinstance(link, SimPort):
+            link.reschedule(device)
+            self._touch(link)
+        else:
+            self._drain_media()
 
     # ---------------------------------------------------------------- the one timer
 

@@ -29,7 +29,7 @@ from xueliang.gb28181.events import (
     ResponseReceived,
     TransactionTimedOut,
 )
-from xueliang.gb28181.message import Address, SipRequest, SipUri
+from xueliang.gb28181.message import Address, SipRequest, SipResponse, SipUri
 from xueliang.sim.device import Header, SimContext, SimDevice
 
 __all__ = ["SimPort"]
@@ -132,8 +132,26 @@ class SimPort:
         )
         return self.endpoint.send_request(request, self.platform, self.transport, now)
 
-    def respond(self, request: SipRequest, status: int, now: float, headers: Iterable[Header] = ()) -> None:
-        self.endpoint.respond(request, status, now, headers=headers)
+    def respond(
+        self,
+        request: SipRequest,
+        status: int,
+        now: float,
+        headers: Iterable[Header] = (),
+        *,
+        body: bytes = b"",
+        to_tag: str | None = None,
+    ) -> SipResponse:
+        return self.endpoint.respond(request, status, now, headers=headers, body=body, to_tag=to_tag)
+
+    def send_in_dialog(self, device: SimDevice, request: SipRequest, now: float) -> SipRequest:
+        """An in-dialog request (our BYE): to the platform, whatever its Contact or Route say."""
+        if self.endpoint.user_agent and request.get("User-Agent") is None:
+            request = request.with_header("User-Agent", self.endpoint.user_agent)
+        return self.endpoint.send_request(request, self.platform, self.transport, now)
+
+    def new_tag(self) -> str:
+        return self.endpoint.new_tag()
 
     def set_silent(self, device: SimDevice, silent: bool) -> None:
         """A silent device's requests are dropped unread, as if its network were down."""
@@ -217,8 +235,8 @@ class SimPort:
         endpoint, stats = self.endpoint, self.ctx.stats
         while (event := endpoint.next_event()) is not None:
             if isinstance(event, ResponseReceived):
-                if event.request is not None:
-                    device = self.devices.get(_uri_user(event.request.from_.uri) or "")
+                if event.request is not None:  # From names the device or (BYE) its channel
+                    device = self.device_for(_uri_user(event.request.from_.uri))
                     if device is not None:
                         device.on_response(event.request, event.response, now)
                         self.reschedule(device)
@@ -237,7 +255,11 @@ class SimPort:
                     stats.requests_rejected += 1
                     endpoint.respond(request, 404, now)  # no such device here
             elif isinstance(event, TransactionTimedOut):
-                device = self.devices.get(_uri_user(event.request.from_.uri) or "")
+                timed_out = event.request
+                if timed_out.method == "INVITE":  # the platform's INVITE: our 200 never ACKed
+                    device = self.device_for(_uri_user(timed_out.request_uri) or _uri_user(timed_out.to.uri))
+                else:
+                    device = self.device_for(_uri_user(timed_out.from_.uri))
                 if device is not None:
                     device.on_timeout(event.request, now)
                     self.reschedule(device)

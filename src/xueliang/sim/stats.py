@@ -61,6 +61,16 @@ class SimStats:
     flaps: int = 0
     tcp_connects: int = 0
     tcp_failures: int = 0
+    invites: int = 0  # live-view INVITEs received
+    invites_answered: int = 0  # ... answered 200
+    invites_busy: int = 0  # ... refused 486 (max_streams reached)
+    acks_missed: int = 0  # answered, never ACKed
+    streams_started: int = 0  # sessions ACKed
+    streams_active: int = 0  # sessions open now (INVITE accepted, not yet ended)
+    byes_received: int = 0
+    byes_sent: int = 0
+    byes_answered: int = 0
+    media_failures: int = 0  # a sender could not start or died
     states: Counter[str] = field(default_factory=Counter)
     register_latency: LatencyWindow = field(default_factory=LatencyWindow)
     keepalive_latency: LatencyWindow = field(default_factory=LatencyWindow)
@@ -91,6 +101,7 @@ class SimStats:
             f"online {self.online} | keepalives {self.keepalives_sent} "
             f"(fail {self.keepalive_failures}) | reg fail {self.register_failures} | "
             f"catalog parts {self.catalog_parts_sent} | "
+            f"streams {self.streams_active} (invites {self.invites}, busy {self.invites_busy}) | "
             f"REGISTER p50/p99 {ms(reg.percentile(50))}/{ms(reg.percentile(99))} ms | "
             f"keepalive p50/p99 {ms(ka.percentile(50))}/{ms(ka.percentile(99))} ms"
         )
