@@ -111,3 +111,50 @@ async def test_device_info_and_unknown_device(session):
     with pytest.raises(LookupError):
         async with session.begin():
             await apply_catalog(session, "34020000001180000099", cams(1), T0)
+
+
+async def test_catalog_fills_gaps_but_keeps_curated_facts(session):
+    from xueliang.catalog import ChannelRecord, Organization, apply_channel_records
+
+    async with session.begin():
+        org = Organization(code="skynet", name="天网", path="/")
+        session.add(org)
+        await session.flush()
+        await apply_channel_records(
+            session,
+            [
+                ChannelRecord(
+                    row=2,
+                    gb_id="34020000001320000001",
+                    name="中山路口",
+                    civil_code="340202",
+                    organization="skynet",
+                    longitude=118.3,
+                    latitude=31.3,
+                    device_gb_id=NVR,
+                )
+            ],
+        )
+        await register_device(session, NVR, address="a", transport="UDP", gb_version="", at=T0)
+        await apply_catalog(
+            session,
+            NVR,
+            [
+                CatalogEntry(
+                    gb_id="34020000001320000001",
+                    name="IPCamera 01",
+                    civil_code="340200",
+                    longitude=0.0,
+                    latitude=0.0,
+                    address="Gate",
+                    status_on=True,
+                    manufacturer="Dahua",
+                )
+            ],
+            T0,
+        )
+    channel = await session.scalar(select(Channel).where(Channel.gb_id == "34020000001320000001"))
+    assert (channel.name, channel.civil_code, channel.longitude) == ("中山路口", "340202", 118.3)
+    assert channel.organization_id == org.id and channel.address == "Gate" and channel.manufacturer == "Dahua"
+    assert channel.status == "online"
+    await session.commit()

@@ -33,6 +33,9 @@ __all__ = [
 ]
 
 _CHUNK = 2000
+# Channel facts an operator curates in the directory (import, API); a device's catalog only
+# fills them while they are empty.
+CURATED = ("name", "civil_code", "longitude", "latitude", "address", "ptz_type")
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,19 +227,25 @@ async def apply_catalog(
             continue
         channels[entry.gb_id] = entry
     outcome.nodes = await _upsert_nodes(session, device.id, nodes)
-    existing: dict[str, tuple[int, str]] = {}
+    existing: dict[str, tuple[int, dict[str, Any]]] = {}
+    curated_columns = [getattr(Channel, name) for name in CURATED]
     for chunk in _chunks(list(channels)):
         rows = await session.execute(
-            select(Channel.gb_id, Channel.id, Channel.reported_status).where(Channel.gb_id.in_(chunk))
+            select(Channel.gb_id, Channel.id, *curated_columns).where(Channel.gb_id.in_(chunk))
         )
-        existing.update({gb: (cid, reported) for gb, cid, reported in rows})
+        for gb, cid, *curated in rows:
+            existing[gb] = (cid, dict(zip(CURATED, curated, strict=True)))
     device_online = device.status == ChannelStatus.ONLINE
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for gb_id, entry in channels.items():
         values = _channel_values(entry, device)
         if gb_id in existing:
-            updates.append({"_id": existing[gb_id][0], **values, "updated_at": at})
+            cid, curated = existing[gb_id]
+            # The directory's curated facts win over what a device reports; gaps are filled.
+            kept = {k for k, v in curated.items() if v not in (None, "")} | {"organization_id"}
+            changes = {k: v for k, v in values.items() if k not in kept}
+            updates.append({"_id": cid, **changes, "updated_at": at})
         else:
             inserts.append(
                 {
@@ -254,14 +263,17 @@ async def apply_catalog(
     connection = await session.connection()
     for chunk in _chunks(inserts):
         await connection.execute(insert(Channel), chunk)
-    if updates:
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for values in updates:  # one executemany per set of changed columns
+        groups.setdefault(tuple(sorted(values)), []).append(values)
+    for keys, group in groups.items():
         statement = (
             update(Channel)
             .where(Channel.id == bindparam("_id"))
-            .values({k: bindparam(k) for k in updates[0] if k != "_id"})
+            .values({k: bindparam(k) for k in keys if k != "_id"})
             .execution_options(synchronize_session=False)
         )
-        for chunk in _chunks(updates):
+        for chunk in _chunks(group):
             await connection.execute(statement, chunk)
     outcome.created, outcome.updated = len(inserts), len(updates)
     ids: dict[str, int] = {gb: cid for gb, (cid, _) in existing.items()}
