@@ -157,7 +157,7 @@ def demo(
     """A whole simulated city on the embedded defaults: seed it, serve it, print the URL."""
     from xueliang.demo.run import run_demo
 
-    settings = _settings(None, data_dir=data_dir, http=http, sip=sip)
+    settings = _settings(None, data_dir=data_dir, http=http, sip=sip, log_level="WARNING")
     try:
         asyncio.run(run_demo(settings, channels=channels, fresh=fresh))
     except KeyboardInterrupt:

@@ -1,8 +1,13 @@
-"""``xueliang demo``: seed the simulated city into a data directory and serve it."""
+"""``xueliang demo``: seed the simulated city into a data directory, serve it, and bring its
+devices to life with the simulator in a child process (the second core)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import shutil
+import subprocess
+import sys
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -13,6 +18,9 @@ from xueliang.migrate import upgrade_async
 from xueliang.platform import run_platform
 
 __all__ = ["run_demo"]
+
+PER_DEVICE = 8  # the city plan puts eight channels on each NVR
+FAULTS = "offline=0.03,flapping=0.02,slow_catalog=0.02,fragmented=0.02,gb2312=0.3"
 
 
 async def run_demo(settings: Settings, *, channels: int, fresh: bool) -> None:
@@ -30,4 +38,51 @@ async def run_demo(settings: Settings, *, channels: int, fresh: bool) -> None:
                 await seed_city(session, channels, lambda done: progress.update(task, completed=done))
     finally:
         await context.close()
-    await run_platform(settings)
+    ready = asyncio.Event()
+    platform = asyncio.create_task(run_platform(settings, ready))
+    await ready.wait()
+    fleet = start_fleet(settings, channels)
+    print(
+        f"demo: {-(-channels // PER_DEVICE):,} simulated devices are registering; "
+        "open the address above (Ctrl-C stops the demo)",
+        flush=True,
+    )
+    try:
+        await platform
+    finally:
+        fleet.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            fleet.wait(timeout=10)
+        if fleet.poll() is None:
+            fleet.kill()
+
+
+def start_fleet(settings: Settings, channels: int) -> subprocess.Popen[bytes]:
+    """``xueliang sim`` for the seeded city: the same IDs, names and places."""
+    log = (settings.data_dir / "sim.log").open("wb")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "xueliang",
+            "sim",
+            "--platform",
+            settings.sip,
+            "--devices",
+            str(-(-channels // PER_DEVICE)),
+            "--channels",
+            str(PER_DEVICE),
+            "--platform-id",
+            settings.sip_id,
+            "--domain",
+            settings.sip_domain,
+            "--password",
+            settings.sip_password,
+            "--faults",
+            FAULTS,
+            "--rate",
+            "200",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )

@@ -471,7 +471,7 @@ class SignallingServer:
     def _catalog_done(self, catalog: AssembledCatalog[None]) -> None:
         if catalog.complete:
             self.stats.catalogs_complete += 1
-            log.info(
+            log.debug(
                 "catalog of %s (SN %d): %d items in %d parts",
                 catalog.device_id,
                 catalog.sn,

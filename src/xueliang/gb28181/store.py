@@ -126,7 +126,7 @@ class DirectoryWriter:
             except LookupError as exc:  # the device left before its catalog was written
                 log.warning("catalog dropped: %s", exc)
                 return
-            log.info(
+            log.debug(
                 "catalog of %s: %d new, %d updated, %d nodes, %d rejected",
                 device_id,
                 outcome.created,
