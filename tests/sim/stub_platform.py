@@ -73,6 +73,8 @@ class StubPlatform:
     infos: dict[str, DeviceInfoResponse] = field(default_factory=dict)
     statuses: dict[str, DeviceStatusResponse] = field(default_factory=dict)
     answers: list[tuple[SipRequest, int]] = field(default_factory=list)  # (our query, status)
+    responses: list[tuple[SipRequest, Any]] = field(default_factory=list)  # (our request, final response)
+    byes: list[SipRequest] = field(default_factory=list)  # BYEs devices sent us
     held: list[SipRequest] = field(default_factory=list)
     messages: list[SipRequest] = field(default_factory=list)
 
@@ -107,6 +109,9 @@ class StubPlatform:
                     self._on_register(event, now)
                 elif request.method == "MESSAGE":
                     self._on_message(event, now)
+                elif request.method == "BYE":  # a device hanging up a live view
+                    self.byes.append(request)
+                    self.endpoint.respond(request, 200, now)
                 elif request.method != "ACK":
                     self.endpoint.respond(request, 405, now)
             elif (
@@ -115,6 +120,7 @@ class StubPlatform:
                 and event.response.status >= 200
             ):
                 self.answers.append((event.request, event.response.status))
+                self.responses.append((event.request, event.response))
 
     def _on_register(self, event: RequestReceived, now: float) -> None:
         request = event.request

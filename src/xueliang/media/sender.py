@@ -16,6 +16,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Sequence
+from typing import cast
 
 from xueliang.media.frames import CLOCK_RATE, MediaFrame
 from xueliang.media.h26x import VideoCodec
@@ -94,11 +95,11 @@ class _Accepted(asyncio.Protocol):
         self.owner = owner
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # no isinstance(transport, asyncio.Transport): uvloop's TCPTransport is not one
         owner = self.owner
         if owner._tcp is not None:
             owner._tcp.abort()
-        owner._tcp = transport
+        owner._tcp = cast(asyncio.Transport, transport)
         if owner._connected is not None:
             owner._connected.set()
 

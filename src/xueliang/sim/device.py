@@ -665,9 +665,7 @@ class SimDevice:
     def _answer(self, session: MediaSession, port: int, now: float) -> None:
         link = self.link
         assert link is not None
-        body = answer_sdp(
-            session.channel_id, session.offer, host=link.host, port=port, codec=session.codec
-        )
+        body = answer_sdp(session.channel_id, session.offer, host=link.host, port=port, codec=session.codec)
         contact = f"<sip:{session.channel_id}@{link.host}:{link.port}>"
         headers = (("Contact", contact), ("Content-Type", "application/sdp"))
         response = link.respond(session.invite, 200, now, headers, body=body, to_tag=link.new_tag())

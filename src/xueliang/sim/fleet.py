@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import heapq
 import ipaddress
 import itertools
@@ -133,16 +134,20 @@ class MediaRunner:
         if isinstance(action, StartMedia):
             task = asyncio.ensure_future(self._start(action))
             self._starting[action.call_id] = task
-            task.add_done_callback(lambda _t, call_id=action.call_id: self._starting.pop(call_id, None))
+            task.add_done_callback(functools.partial(self._started, action.call_id))
         else:
-            task = self._starting.pop(action.call_id, None)
-            if task is not None:
-                task.cancel()
+            starting = self._starting.pop(action.call_id, None)
+            if starting is not None:
+                starting.cancel()
             sender = self.senders.pop(action.call_id, None)
             if sender is not None:
                 stopping = asyncio.ensure_future(sender.stop())
                 self._stopping.add(stopping)
                 stopping.add_done_callback(self._stopping.discard)
+
+    def _started(self, call_id: str, task: asyncio.Task[None]) -> None:
+        if self._starting.get(call_id) is task:
+            del self._starting[call_id]
 
     def clip(self, channel_id: str, fault: str, codec: str) -> asyncio.Future[list[Any]]:
         """The channel's clip frames (encoded once; shared while in the LRU)."""
