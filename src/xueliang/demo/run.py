@@ -21,6 +21,7 @@ __all__ = ["run_demo"]
 
 PER_DEVICE = 8  # the city plan puts eight channels on each NVR
 FAULTS = "offline=0.03,flapping=0.02,slow_catalog=0.02,fragmented=0.02,gb2312=0.3"
+VIDEO_FAULTS = "blur=0.03,too_dark=0.02,occlusion=0.02,color_cast=0.02,frozen=0.02,noise=0.01,stripes=0.01"
 
 
 async def run_demo(settings: Settings, *, channels: int, fresh: bool) -> None:
