@@ -15,6 +15,7 @@ import itertools
 import logging
 import multiprocessing
 import secrets
+import socket
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ log = logging.getLogger(__name__)
 
 MAX_TCP_MESSAGE = 8 * 1024 * 1024  # a 10,000-item catalog part over TCP
 MAX_UDP_MESSAGE = 65_535
+UDP_RECEIVE_BUFFER = 8 * 1024 * 1024
 # Bodies above this (catalog parts of thousands of items) are parsed in a worker process, so a
 # 5 MB catalog neither stalls keepalives nor waits for the database.
 LARGE_BODY = 64 * 1024
@@ -180,9 +182,13 @@ class SignallingServer:
 
     async def start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
-        self._udp, _ = await loop.create_datagram_endpoint(
-            lambda: _UdpProtocol(self), local_addr=(self.host, self.port)
-        )
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_DGRAM)
+        # A deep receive buffer absorbs bursts (a city re-registering after an outage) that
+        # would otherwise be dropped by the kernel before the loop gets to them.
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
+        sock.bind((self.host, self.port))
+        self._udp, _ = await loop.create_datagram_endpoint(lambda: _UdpProtocol(self), sock=sock)
         self._tcp_server = await asyncio.start_server(
             self._on_connection, self.host, self.port, limit=MAX_TCP_MESSAGE
         )
