@@ -19,14 +19,14 @@ from typing import Any
 from xueliang.inspection.check import FailureClass, OutputFailure, StreamOpener
 from xueliang.media import (
     FrameSource,
-    InvitedSource,
+    InviteOpener,
     Inviter,
     LiveError,
     MediaFrame,
     MediaHub,
     PortRange,
-    RtpPsSource,
     RtspSource,
+    SourceUnavailable,
 )
 
 __all__ = ["GbInviteOpener", "HubTap", "StreamTarget", "TargetOpener", "rtsp_opener"]
@@ -49,8 +49,8 @@ class StreamTarget:
 
 
 class GbInviteOpener:
-    """``await opener(device_gb_id, channel_gb_id)``: INVITE the channel and receive its PS
-    over RTP. ``inviter`` is the signalling server (or any :class:`~xueliang.media.Inviter`)."""
+    """``await opener(device_gb_id, channel_gb_id)``: the media plane's INVITE opener, with its
+    failures classified for the output check (no answer vs refused)."""
 
     def __init__(
         self,
@@ -64,51 +64,32 @@ class GbInviteOpener:
         no_media_timeout: float = 5.0,
         presence: Any = None,
     ) -> None:
-        self.inviter = inviter
-        self.media_host = media_host
-        self.advertise_ip = advertise_ip
-        self.ports = ports
-        self.transport = transport
-        self.invite_timeout = invite_timeout
-        self.no_media_timeout = no_media_timeout
+        self.opener = InviteOpener(
+            inviter,
+            media_host=media_host,
+            advertise_ip=advertise_ip,
+            ports=ports,
+            transport=transport,  # type: ignore[arg-type]
+            invite_timeout=invite_timeout,
+            no_media_timeout=no_media_timeout,
+        )
         self.presence = presence if presence is not None else getattr(inviter, "presence", None)
 
     async def __call__(self, device_id: str, channel_id: str) -> FrameSource:
         if self.presence is not None and self.presence.get(device_id) is None:
             raise OutputFailure(FailureClass.NO_ANSWER, f"device {device_id} is not registered")
-        source = RtpPsSource(
-            host=self.media_host,
-            advertise_ip=self.advertise_ip,
-            ports=self.ports,
-            no_media_timeout=self.no_media_timeout,
-        )
         try:
-            address = await source.prepare(self.transport)  # type: ignore[arg-type]
-            try:
-                dialog = await self.inviter.invite(
-                    device_id,
-                    channel_id,
-                    media_ip=address.ip,
-                    media_port=address.port,
-                    transport=address.transport,
-                    timeout=self.invite_timeout,
-                )
-            except (TimeoutError, OSError) as exc:
-                raise OutputFailure(FailureClass.NO_ANSWER, f"INVITE of {channel_id}: {exc}") from exc
-            except Exception as exc:  # InviteError (or a stand-in) with the SIP status
-                status = getattr(exc, "status", None)
-                failure = FailureClass.REFUSED
-                if status is None or status == 408 or status == 404 and "not online" in str(exc):
-                    failure = FailureClass.NO_ANSWER
-                raise OutputFailure(failure, f"INVITE of {channel_id} on device {device_id}: {exc}") from exc
-            remote = None
-            if address.transport == "TCP-active":
-                remote = (dialog.answer.connection_address, dialog.answer.media[0].port)
-            source.start(dialog.ssrc, remote)
-        except BaseException:
-            await source.close()
-            raise
-        return InvitedSource(source, self.inviter, dialog)
+            return await self.opener(device_id, channel_id)
+        except SourceUnavailable as exc:
+            cause = exc.__cause__
+            status = getattr(cause, "status", None)
+            unanswered = (
+                isinstance(cause, TimeoutError | OSError)
+                or status in (None, 408)
+                or (status == 404 and "not online" in str(cause))
+            )
+            failure = FailureClass.NO_ANSWER if unanswered else FailureClass.REFUSED
+            raise OutputFailure(failure, f"INVITE of {channel_id} on device {device_id}: {cause}") from exc
 
 
 def rtsp_opener(

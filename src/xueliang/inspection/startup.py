@@ -29,9 +29,17 @@ def inspector_for(context: PlatformContext) -> Inspector:
         gb = None
         if context.signalling is not None:
             from xueliang.config import split_host_port
+            from xueliang.media import PortRange
 
-            host, _ = split_host_port(context.settings.sip)
-            gb = GbInviteOpener(context.signalling, media_host=host)
+            settings = context.settings
+            host, _ = split_host_port(settings.sip)
+            gb = GbInviteOpener(
+                context.signalling,
+                media_host=host,
+                advertise_ip=settings.media_ip or None,
+                ports=PortRange.parse(settings.media_ports) if settings.media_ports else None,
+                transport=settings.media_transport,
+            )
         inspector = Inspector(context.sessions, TargetOpener(gb=gb, hub=context.media))
         entry = _runtime[id(context)] = (context, inspector, None)
     return entry[1]
