@@ -24,6 +24,7 @@ __all__ = [
     "register_devices",
     "reset_presence",
     "apply_catalog",
+    "apply_catalogs",
     "delete_catalog_entries",
     "device_password",
     "register_device",
@@ -78,6 +79,7 @@ class CatalogOutcome:
     updated: int = 0
     nodes: int = 0
     rejected: int = 0
+    missing_devices: int = 0
 
 
 async def device_password(session: AsyncSession, gb_id: str) -> str | None:
@@ -206,27 +208,47 @@ async def apply_catalog(
     session: AsyncSession, device_gb_id: str, entries: Iterable[CatalogEntry], at: datetime
 ) -> CatalogOutcome:
     """Upsert a device's catalog: channels by GB ID, tree nodes beside them, states as intervals."""
-    device = await session.scalar(select(Device).where(Device.gb_id == device_gb_id))
-    if device is None:
+    outcome = await apply_catalogs(session, [(device_gb_id, entries)], at)
+    if outcome.missing_devices:
         raise LookupError(f"device {device_gb_id} is not registered")
+    return outcome
+
+
+async def apply_catalogs(
+    session: AsyncSession, catalogs: Sequence[tuple[str, Iterable[CatalogEntry]]], at: datetime
+) -> CatalogOutcome:
+    """Several devices' catalogs (or parts) in one pass: a few statements however many devices.
+
+    Devices that are not in the directory are counted in ``missing_devices`` and skipped.
+    """
     outcome = CatalogOutcome()
-    channels: dict[str, CatalogEntry] = {}
-    nodes: dict[str, CatalogEntry] = {}
-    for entry in entries:
-        kind = entry.node_kind
-        if kind is not None:
-            nodes[entry.gb_id] = entry
+    wanted = list(dict.fromkeys(gb for gb, _ in catalogs))
+    devices: dict[str, Device] = {}
+    for chunk in _chunks(wanted):
+        devices.update(
+            {d.gb_id: d for d in (await session.scalars(select(Device).where(Device.gb_id.in_(chunk))))}
+        )
+    channels: dict[str, tuple[Device, CatalogEntry]] = {}
+    for device_gb_id, entries in catalogs:
+        device = devices.get(device_gb_id)
+        if device is None:
+            outcome.missing_devices += 1
             continue
-        try:
-            parsed = parse_gb_id(entry.gb_id)
-        except GbCodeError:
-            outcome.rejected += 1
-            continue
-        if parsed.category is DeviceCategory.PLATFORM:
-            outcome.rejected += 1
-            continue
-        channels[entry.gb_id] = entry
-    outcome.nodes = await _upsert_nodes(session, device.id, nodes)
+        nodes: dict[str, CatalogEntry] = {}
+        for entry in entries:
+            if entry.node_kind is not None:
+                nodes[entry.gb_id] = entry
+                continue
+            try:
+                parsed = parse_gb_id(entry.gb_id)
+            except GbCodeError:
+                outcome.rejected += 1
+                continue
+            if parsed.category is DeviceCategory.PLATFORM:
+                outcome.rejected += 1
+                continue
+            channels[entry.gb_id] = (device, entry)
+        outcome.nodes += await _upsert_nodes(session, device.id, nodes)
     existing: dict[str, tuple[int, dict[str, Any]]] = {}
     curated_columns = [getattr(Channel, name) for name in CURATED]
     for chunk in _chunks(list(channels)):
@@ -235,10 +257,9 @@ async def apply_catalog(
         )
         for gb, cid, *curated in rows:
             existing[gb] = (cid, dict(zip(CURATED, curated, strict=True)))
-    device_online = device.status == ChannelStatus.ONLINE
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
-    for gb_id, entry in channels.items():
+    for gb_id, (device, entry) in channels.items():
         values = _channel_values(entry, device)
         if gb_id in existing:
             cid, curated = existing[gb_id]
@@ -251,7 +272,9 @@ async def apply_catalog(
                 {
                     "gb_id": gb_id,
                     **values,
-                    "status": _channel_state(device_online, values["reported_status"]),
+                    "status": _channel_state(
+                        device.status == ChannelStatus.ONLINE, values["reported_status"]
+                    ),
                     "point_class": 3,
                     "source": "other",
                     "resolution": "",
@@ -282,7 +305,8 @@ async def apply_catalog(
         rows = await session.execute(select(Channel.gb_id, Channel.id).where(Channel.gb_id.in_(chunk)))
         ids.update(dict(rows.all()))
     states = {
-        ids[gb]: _channel_state(device_online, _reported(entry.status_on)) for gb, entry in channels.items()
+        ids[gb]: _channel_state(device.status == ChannelStatus.ONLINE, _reported(entry.status_on))
+        for gb, (device, entry) in channels.items()
     }
     inserted = {ids[gb]: states[ids[gb]] for gb in new_ids}
     await record_states(session, "online", states, at, status_written=inserted)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from xueliang.catalog import (
     CatalogEntry,
     Registration,
-    apply_catalog,
+    apply_catalogs,
     delete_catalog_entries,
     register_devices,
     set_devices_online,
@@ -107,7 +107,11 @@ class DirectoryWriter:
                 end += 1
             run = ops[index:end]
             at = run[-1].at
-            if kind == "registered":
+            if kind == "catalog":
+                outcome = await apply_catalogs(session, [op.payload for op in run], at)  # type: ignore[misc]
+                if outcome.missing_devices:  # devices that left before their catalog was written
+                    log.warning("catalogs of %d unregistered devices dropped", outcome.missing_devices)
+            elif kind == "registered":
                 await register_devices(session, [op.payload for op in run], at)  # type: ignore[misc]
             elif kind == "offline":
                 ids = [d for op in run for d in op.payload]  # type: ignore[attr-defined]
@@ -119,22 +123,7 @@ class DirectoryWriter:
 
     @staticmethod
     async def _apply_one(session: AsyncSession, op: _Op) -> None:
-        if op.kind == "catalog":
-            device_id, entries = op.payload  # type: ignore[misc]
-            try:
-                outcome = await apply_catalog(session, device_id, entries, op.at)
-            except LookupError as exc:  # the device left before its catalog was written
-                log.warning("catalog dropped: %s", exc)
-                return
-            log.debug(
-                "catalog of %s: %d new, %d updated, %d nodes, %d rejected",
-                device_id,
-                outcome.created,
-                outcome.updated,
-                outcome.nodes,
-                outcome.rejected,
-            )
-        elif op.kind == "deleted":
+        if op.kind == "deleted":
             device_id, channel_ids = op.payload  # type: ignore[misc]
             await delete_catalog_entries(session, device_id, channel_ids, op.at)
         elif op.kind == "reported":
