@@ -115,7 +115,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=100_000)
     parser.add_argument("--channels", type=int, default=10)
     parser.add_argument("--keepalive", type=float, default=60.0)
-    parser.add_argument("--rate", type=float, default=250.0, help="registrations per second")
+    parser.add_argument("--rate", type=float, default=200.0, help="registrations per second")
     parser.add_argument("--window", type=float, default=130.0, help="steady-state seconds measured")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
