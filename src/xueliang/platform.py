@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import uvicorn
@@ -18,6 +20,18 @@ if TYPE_CHECKING:
     from xueliang.media import MediaHub
 
 log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the platform stops all its planes in order."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def stop(self) -> None:
+        self.should_exit = True
+
 
 __all__ = ["run_platform"]
 
@@ -119,7 +133,7 @@ async def run_platform(settings: Settings, ready: asyncio.Event | None = None) -
         if settings.inspection_interval > 0:
             tasks.append(start_sweep(context))
         host, port = split_host_port(settings.http)
-        server = uvicorn.Server(
+        server = _Server(
             uvicorn.Config(
                 create_app(context),
                 host=host,
@@ -130,6 +144,10 @@ async def run_platform(settings: Settings, ready: asyncio.Event | None = None) -
             )
         )
         task = asyncio.create_task(server.serve())
+        loop = asyncio.get_running_loop()
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C and `kill`: a clean stop
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(stop_signal, server.stop)
         while not server.started and not task.done():
             await asyncio.sleep(0.05)
         if task.done():

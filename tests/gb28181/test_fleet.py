@@ -41,3 +41,26 @@ def test_thousand_devices_online_then_offline_with_intervals(tmp_path):
         assert [i["state"] for i in history] == ["online", "offline"]
         assert history[0]["until"] == history[1]["since"] and history[1]["until"] is None
         assert "offline after missed keepalives" in platform.log()
+
+
+def test_stopping_the_platform_closes_presence(tmp_path):
+    import sqlite3
+
+    with running_platform(tmp_path) as platform:
+        sim = start_sim(platform.sip_port, tmp_path, "--devices", "20", "--channels", "2")
+        try:
+            platform.wait_for(
+                lambda: platform.get("/channels", status="online", page_size=1)["total"] == 40, 30, "online"
+            )
+        finally:
+            platform.process.terminate()  # SIGTERM: a clean stop, as on Ctrl-C
+            assert platform.process.wait(timeout=30) == 0
+            sim.send_signal(signal.SIGTERM)
+            sim.wait(timeout=30)
+        with sqlite3.connect(platform.data_dir / "xueliang.db") as db:
+            open_online = db.execute(
+                "SELECT count(*) FROM availability WHERE kind = 'online' AND until IS NULL"
+                " AND state = 'online'"
+            ).fetchone()[0]
+            statuses = dict(db.execute("SELECT status, count(*) FROM channel GROUP BY status").fetchall())
+        assert open_online == 0 and statuses == {"offline": 40}

@@ -202,6 +202,9 @@ class SignallingServer:
         )
 
     async def stop(self) -> None:
+        """Stop listening. Devices still registered are recorded offline from now: while the
+        platform is down nobody can vouch for them."""
+        self.writer.offline(self.presence.online_ids())
         if self._timer:
             self._timer.cancel()
         if self._udp:
