@@ -158,10 +158,9 @@ def demo(
     from xueliang.demo.run import run_demo
 
     settings = _settings(None, data_dir=data_dir, http=http, sip=sip, log_level="WARNING")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_demo(settings, channels=channels, fresh=fresh))
-    except KeyboardInterrupt:
-        typer.echo("demo stopped; run it again to resume, or with --fresh to start over")
+    typer.echo("demo stopped; run it again to resume, or with --fresh to start over")
 
 
 @db_app.command("upgrade")
