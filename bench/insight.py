@@ -29,67 +29,11 @@ from sqlalchemy.engine import make_url
 from xueliang.catalog import Availability, Channel
 from xueliang.db import create_engine, session_factory
 from xueliang.demo import seed_city
+from xueliang.demo.history import online_spans, quality_spans
 from xueliang.insight import Scope, breakdown, report_period
-from xueliang.insight.rates import GOOD_STATE, overlap_seconds
+from xueliang.insight.rates import overlap_seconds
 from xueliang.insight.reports import build_report, render_pdf
 from xueliang.migrate import upgrade_async
-
-DEFECTS = (
-    "signal_loss",
-    "blur",
-    "too_dark",
-    "too_bright",
-    "color_cast",
-    "noise",
-    "stripes",
-    "frozen",
-    "occlusion",
-)
-
-
-def online_spans(
-    rng: random.Random, start: datetime, end: datetime
-) -> list[tuple[str, datetime, datetime | None]]:
-    """A realistic month of presence for one channel: mostly healthy, some flaky, a few dead."""
-    roll = rng.random()
-    if roll < 0.01:
-        return []  # never registered
-    if roll < 0.03:
-        return [("offline", start, None)]  # dead all month
-    if roll < 0.08:
-        outages = [(rng.uniform(0, 0.9), rng.uniform(1, 7) * 86400)]  # one long outage of 1–7 days
-    elif roll < 0.20:
-        outages = [(rng.random(), rng.uniform(600, 4 * 3600)) for _ in range(rng.randint(5, 30))]
-    else:
-        outages = [(rng.random(), rng.uniform(300, 3600)) for _ in range(rng.randint(0, 2))]
-    total = (end - start).total_seconds()
-    spans: list[tuple[str, datetime, datetime | None]] = []
-    cursor = start
-    for fraction, length in sorted(outages):
-        down = start + timedelta(seconds=fraction * total)
-        if down <= cursor:
-            continue
-        up = min(down + timedelta(seconds=length), end - timedelta(seconds=1))
-        if up <= down:
-            continue
-        spans.append(("online", cursor, down))
-        spans.append(("offline", down, up))
-        cursor = up
-    spans.append(("online", cursor, None))
-    return spans
-
-
-def quality_spans(
-    rng: random.Random, kind: str, start: datetime, end: datetime, rate: float
-) -> list[tuple[str, datetime, datetime | None]]:
-    good = GOOD_STATE[kind]
-    if rng.random() >= rate:
-        return [(good, start, None)]
-    bad = rng.choice(DEFECTS) if kind == "integrity" else "fail"
-    total = (end - start).total_seconds()
-    down = start + timedelta(seconds=rng.uniform(0, 0.8) * total)
-    up = min(down + timedelta(seconds=rng.uniform(2 * 3600, 10 * 86400)), end - timedelta(seconds=1))
-    return [(good, start, down), (bad, down, up), (good, up, None)]
 
 
 async def prepare(url: str, channels: int, start: datetime, end: datetime) -> int:

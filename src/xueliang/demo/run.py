@@ -13,12 +13,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from xueliang.api.context import PlatformContext
 from xueliang.config import Settings
+from xueliang.db import utcnow
+from xueliang.demo.history import seed_history
 from xueliang.demo.seed import seed_city
 from xueliang.migrate import upgrade_async
 from xueliang.platform import run_platform
 
 __all__ = ["run_demo"]
 
+HISTORY_DAYS = 30
 PER_DEVICE = 8  # the city plan puts eight channels on each NVR
 FAULTS = "offline=0.03,flapping=0.02,slow_catalog=0.02,fragmented=0.02,gb2312=0.3"
 VIDEO_FAULTS = "blur=0.03,too_dark=0.02,occlusion=0.02,color_cast=0.02,frozen=0.02,noise=0.01,stripes=0.01"
@@ -32,11 +35,15 @@ async def run_demo(settings: Settings, *, channels: int, fresh: bool) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         await upgrade_async(context.engine)
         with Progress(
-            TextColumn("seeding the city"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
         ) as progress:
-            task = progress.add_task("seed", total=channels)
+            task = progress.add_task("seeding the city", total=channels)
             async with context.sessions() as session, session.begin():
                 await seed_city(session, channels, lambda done: progress.update(task, completed=done))
+            history = progress.add_task(f"{HISTORY_DAYS} days of history", total=1)
+            async with context.sessions() as session, session.begin():
+                await seed_history(session, utcnow(), days=HISTORY_DAYS)
+            progress.update(history, completed=1)
     finally:
         await context.close()
     ready = asyncio.Event()
