@@ -68,7 +68,7 @@ async def start_signalling(context: PlatformContext, tasks: list[asyncio.Task[No
     async with context.sessions() as session, session.begin():
         await reset_presence(session, utcnow())
         passwords = await device_passwords(session)
-    writer = DirectoryWriter(context.sessions)
+    writer = DirectoryWriter(context.settings.database_url)
     tasks.append(asyncio.create_task(writer.run(), name="directory-writer"))
     context.signalling = SignallingServer(context.settings, writer, passwords)
     await context.signalling.start()
@@ -167,8 +167,7 @@ async def run_platform(settings: Settings, ready: asyncio.Event | None = None) -
             await context.media.close()
         if context.signalling is not None:
             await context.signalling.stop()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(context.signalling.writer.drained(), 5)
+            await context.signalling.writer.drained(10)
         for background in tasks:
             background.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from xueliang.catalog import (
     CatalogEntry,
@@ -25,6 +27,7 @@ from xueliang.catalog import (
     set_reported_status,
     update_device_info,
 )
+from xueliang.db import create_engine, session_factory
 
 __all__ = ["DirectoryWriter"]
 
@@ -39,13 +42,21 @@ class _Op:
 
 
 class DirectoryWriter:
-    """Queue changes with the ``*`` methods; :meth:`run` applies them until cancelled."""
+    """Queue changes with the ``*`` methods; :meth:`run` applies them until cancelled.
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], max_batch: int = 5000) -> None:
-        self.sessions = sessions
+    The writing happens on a thread of its own with its own event loop and engine: building
+    and binding thousands of rows is CPU work, and on the signalling loop it would delay
+    keepalive answers by seconds during a registration burst; on its own thread the
+    interpreter switches between the two every few milliseconds.
+    """
+
+    def __init__(self, database_url: str, max_batch: int = 2000) -> None:
+        self.database_url = database_url
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[_Op] = asyncio.Queue()
-        self._idle = asyncio.Event()
+        self._queue: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._idle = threading.Event()
         self._idle.set()
         self.applied = 0
         self.failed = 0
@@ -74,29 +85,60 @@ class DirectoryWriter:
         self._put("info", (device_id, name, manufacturer, model, firmware))
 
     def _put(self, kind: str, payload: object) -> None:
-        self._idle.clear()
-        self._queue.put_nowait(_Op(kind, datetime.now(UTC), payload))
+        with self._lock:
+            self._pending += 1
+            self._idle.clear()
+        self._queue.put(_Op(kind, datetime.now(UTC), payload))
 
-    async def drained(self) -> None:
-        """Wait until everything queued so far is written (tests, shutdown)."""
-        await self._idle.wait()
+    async def drained(self, timeout: float = 30.0) -> bool:
+        """Wait until everything queued so far is written; False if ``timeout`` ran out."""
+        return await asyncio.get_running_loop().run_in_executor(None, self._idle.wait, timeout)
 
     # -- the writer --------------------------------------------------------------------------
 
     async def run(self) -> None:
-        while True:
-            ops = [await self._queue.get()]
-            while not self._queue.empty() and len(ops) < self.max_batch:
-                ops.append(self._queue.get_nowait())
-            try:
-                async with self.sessions() as session, session.begin():
-                    await self._apply(session, ops)
-                self.applied += len(ops)
-            except Exception:  # one bad batch must not stop presence being recorded
-                self.failed += len(ops)
-                log.exception("could not write %d signalling changes to the directory", len(ops))
-            if self._queue.empty():
-                self._idle.set()
+        """Write on a thread of its own until cancelled; what was queued is written first."""
+        thread = threading.Thread(target=lambda: asyncio.run(self._consume()), name="directory-writer")
+        thread.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self._queue.put(None)
+            await asyncio.get_running_loop().run_in_executor(None, thread.join, 30)
+
+    async def _consume(self) -> None:
+        engine = create_engine(self.database_url)
+        sessions = session_factory(engine)
+        loop = asyncio.get_running_loop()
+        try:
+            stop = False
+            while not stop:
+                first = await loop.run_in_executor(None, self._queue.get)
+                if first is None:
+                    break
+                ops = [first]
+                while len(ops) < self.max_batch:
+                    try:
+                        op = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if op is None:
+                        stop = True
+                        break
+                    ops.append(op)
+                try:
+                    async with sessions() as session, session.begin():
+                        await self._apply(session, ops)
+                    self.applied += len(ops)
+                except Exception:  # one bad batch must not stop presence being recorded
+                    self.failed += len(ops)
+                    log.exception("could not write %d signalling changes to the directory", len(ops))
+                with self._lock:
+                    self._pending -= len(ops)
+                    if self._pending == 0:
+                        self._idle.set()
+        finally:
+            await engine.dispose()
 
     async def _apply(self, session: AsyncSession, ops: list[_Op]) -> None:
         index = 0
