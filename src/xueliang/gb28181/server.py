@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 MAX_TCP_MESSAGE = 8 * 1024 * 1024  # a 10,000-item catalog part over TCP
 MAX_UDP_MESSAGE = 65_535
 UDP_RECEIVE_BUFFER = 8 * 1024 * 1024
+CATALOG_RETRIES = 3
 # Bodies above this (catalog parts of thousands of items) are parsed in a worker process, so a
 # 5 MB catalog neither stalls keepalives nor waits for the database.
 LARGE_BODY = 64 * 1024
@@ -161,6 +162,7 @@ class SignallingServer:
         self._requests: dict[str, asyncio.Future[SipResponse]] = {}
         self._sessions: dict[str, InviteSession] = {}
         self._faulty: dict[str, frozenset[str]] = {}
+        self._catalog_retries: dict[str, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handlers: dict[str, Callable[[RequestReceived, float], None]] = {
             "REGISTER": self._on_register,
@@ -500,6 +502,13 @@ class SignallingServer:
         waiter = self._waiters.pop(("Catalog", catalog.device_id, catalog.sn), None)
         if waiter is not None and not waiter.done():
             waiter.set_result(catalog)
+        elif not catalog.complete:  # ask again (a busy NVR, a lost datagram), a few times
+            tries = self._catalog_retries.get(catalog.device_id, 0)
+            if tries < CATALOG_RETRIES:
+                self._catalog_retries[catalog.device_id] = tries + 1
+                self.query(catalog.device_id, CatalogQuery(sn=next(self._sn), device_id=catalog.device_id))
+                return
+        self._catalog_retries.pop(catalog.device_id, None)
 
     def _on_catalog_notify(
         self, sender: str, command: CatalogNotify, event: RequestReceived, now: float
