@@ -68,7 +68,7 @@ log = logging.getLogger(__name__)
 MAX_TCP_MESSAGE = 8 * 1024 * 1024  # a 10,000-item catalog part over TCP
 MAX_UDP_MESSAGE = 65_535
 UDP_RECEIVE_BUFFER = 8 * 1024 * 1024
-CATALOG_RETRIES = 3
+CATALOG_RETRIES = 1
 # Bodies above this (catalog parts of thousands of items) are parsed in a worker process, so a
 # 5 MB catalog neither stalls keepalives nor waits for the database.
 LARGE_BODY = 64 * 1024
@@ -502,7 +502,7 @@ class SignallingServer:
         waiter = self._waiters.pop(("Catalog", catalog.device_id, catalog.sn), None)
         if waiter is not None and not waiter.done():
             waiter.set_result(catalog)
-        elif not catalog.complete:  # ask again (a busy NVR, a lost datagram), a few times
+        elif not catalog.complete:  # ask once more (a busy NVR, a lost datagram); more would pile on
             tries = self._catalog_retries.get(catalog.device_id, 0)
             if tries < CATALOG_RETRIES:
                 self._catalog_retries[catalog.device_id] = tries + 1
