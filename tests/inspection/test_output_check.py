@@ -67,13 +67,25 @@ async def test_a_blurred_camera_is_not_intact(device):
     assert not analysis.diagnosis.ok
 
 
-@pytest.mark.xfail(
+_CAST_MISSED = pytest.mark.xfail(
     strict=True,
-    reason="VQD calibration (quality/, not this package): on the simulator's clips blur reads as "
-    "occlusion, the colour cast scores 0.95 and frozen keyframes differ by codec noise (changed_share 0.47)",
+    reason="VQD (quality/): the clip's whites clip in R under the warm cast and the white patch "
+    "falls on the blue sky the cast neutralises (cast_chroma 0.32 against 0.34)",
 )
+_FROZEN_MISSED = pytest.mark.xfail(
+    strict=True,
+    reason="VQD (quality/): two IDR re-encodes of the frozen picture differ by codec noise "
+    "(changed_share 0.47), as large as a live static scene's fresh noise in the eval set",
+)
+
+
 @pytest.mark.parametrize(
-    ("fault", "state"), [("blurred", "blur"), ("colour_cast", "color_cast"), ("frozen", "frozen")]
+    ("fault", "state"),
+    [
+        ("blurred", "blur"),
+        pytest.param("colour_cast", "color_cast", marks=_CAST_MISSED),
+        pytest.param("frozen", "frozen", marks=_FROZEN_MISSED),
+    ],
 )
 async def test_the_finding_names_faults_the_detectors_miss_on_these_clips(device, fault, state):
     analysis, failure, _ = await check(device, Camera(fault))

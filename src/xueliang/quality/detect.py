@@ -159,6 +159,7 @@ class _Frame:
     fine_mean: np.ndarray  # block mean gray on the fine (2× denser) grid, for occlusion
     fine_e2: np.ndarray  # half-size Laplacian energy on the fine grid
     fine_e4: np.ndarray  # quarter-size Laplacian energy on the fine grid
+    overlay: np.ndarray  # blocks holding on-screen text (OSD): sharp whatever the lens does
 
 
 def _analyse(frame: np.ndarray) -> _Frame:
@@ -198,7 +199,25 @@ def _analyse(frame: np.ndarray) -> _Frame:
         fine_mean=_block_mean(half_f, fine),
         fine_e2=fine_e2,
         fine_e4=fine_e4,
+        overlay=_overlay(gray, grid),
     )
+
+
+def _overlay(gray: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """Blocks that hold on-screen text (the channel name, the clock).
+
+    A camera draws its OSD after the lens, as white glyphs with a black outline: a block
+    with both near-white and near-black pixels side by side.  The OSD stays sharp on a
+    defocused picture, so it must not stand for the scene's focus.
+    """
+    # uint8 area means of 0/255 masks: >= 1 when at least about 0.2 % of a block is set
+    white = cv2.resize(
+        cv2.threshold(gray, 229, 255, cv2.THRESH_BINARY)[1], grid, interpolation=cv2.INTER_AREA
+    )
+    black = cv2.resize(
+        cv2.threshold(gray, 30, 255, cv2.THRESH_BINARY_INV)[1], grid, interpolation=cv2.INTER_AREA
+    )
+    return (white > 0) & (black > 0)
 
 
 # ---------------------------------------------------------------------------------------
@@ -318,7 +337,7 @@ def _occluder(f: _Frame, t: Thresholds, noise_e: float) -> np.ndarray:
     # the rest of the picture must be in focus: a defocused frame is blur, not occlusion
     region_grid = _block_mean(region.astype(np.float32), f.grid) > 0
     coarse = f.e4 - ne / 16.0
-    textured = (coarse > t.texture_energy) & ~region_grid
+    textured = (coarse > t.texture_energy) & ~region_grid & ~f.overlay
     if int(textured.sum()) < _MIN_TEXTURED_BLOCKS:
         return empty  # no scene left to compare with: a low-texture scene
     # (a thin strip of scene beside a large occluder's soft edge is no focus measure)
@@ -363,6 +382,9 @@ def _sharpness(f: _Frame, t: Thresholds, noise_e: float) -> tuple[float, float]:
     share = float(np.mean(textured))
     if int(textured.sum()) < _MIN_TEXTURED_BLOCKS and share < 1.0:
         return 0.0, share
+    scene = textured & ~f.overlay  # the OSD is drawn after the lens: no focus measure
+    if int(scene.sum()) >= _MIN_TEXTURED_BLOCKS:
+        textured = scene
     mid = np.maximum(f.e2[textured] - noise_e / 4.0, 0.0)
     return float(np.percentile(mid / coarse[textured], 90)), share
 
