@@ -48,8 +48,8 @@ ORGANIZATIONS: tuple[tuple[str, str, OrgKind, ChannelSource], ...] = (
     ("huiyan", "社区慧眼", OrgKind.COMMUNITY, ChannelSource.HUIYAN),
 )
 _ORG_WEIGHTS = (30, 25, 10, 4, 5, 8, 6, 12)
-_PLACES = ("路口", "广场", "学校门口", "菜市场", "公交站", "小区东门", "桥头", "医院", "商业街", "村口")
-_ROADS = (
+PLACES = ("路口", "广场", "学校门口", "菜市场", "公交站", "小区东门", "桥头", "医院", "商业街", "村口")
+ROADS = (
     "中山路",
     "北京路",
     "长江路",
@@ -107,7 +107,7 @@ def city_channels(total: int, *, per_device: int = 8, seed: int = 7) -> Iterator
             else:
                 lon = round(district.longitude + rng.gauss(0, 0.05), 6)
                 lat = round(district.latitude + rng.gauss(0, 0.04), 6)
-            name = f"{district.name}{rng.choice(_ROADS)}{rng.choice(_PLACES)}{slot + 1}"
+            name = f"{district.name}{rng.choice(ROADS)}{rng.choice(PLACES)}{slot + 1}"
             yield CityChannel(
                 gb_id=gb_id,
                 device_gb_id=device_gb_id,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from xueliang.demo.city import DISTRICTS, District
+from xueliang.demo.city import DISTRICTS, PLACES, ROADS, District
 from xueliang.gb28181.manscdp import CatalogItem
 
 __all__ = ["DevicePlan", "FleetPlan", "unit"]
@@ -48,19 +48,6 @@ _VENDORS = (
     ("Tiandy", "TC-R3220", ("TC-C34WS", "TC-H332N"), "V3.8.0"),
 )
 _VENDOR_WEIGHTS = (45, 35, 12, 8)
-_PLACES = ("路口", "广场", "学校门口", "菜市场", "公交站", "小区东门", "桥头", "医院", "商业街", "村口")
-_ROADS = (
-    "中山路",
-    "北京路",
-    "长江路",
-    "九华山路",
-    "赭山路",
-    "银湖路",
-    "黄山路",
-    "文化路",
-    "人民路",
-    "滨江路",
-)
 _SITES = ("派出所", "街道办", "社区服务中心", "交警中队", "客运站", "景区管理处", "中学", "城管中队")
 
 
@@ -139,7 +126,7 @@ class FleetPlan:
         rng = random.Random(self.seed * 1_000_003 + index)
         district = self.district_of(index)
         manufacturer, model, _, firmware = rng.choices(_VENDORS, weights=_VENDOR_WEIGHTS)[0]
-        name = f"{district.name}{rng.choice(_ROADS)}{rng.choice(_SITES)}NVR{index + 1:05d}"
+        name = f"{district.name}{rng.choice(ROADS)}{rng.choice(_SITES)}NVR{index + 1:05d}"
         return DevicePlan(
             index, self.device_id(index), district, name, manufacturer, model, firmware, self.channels
         )
@@ -163,7 +150,7 @@ class FleetPlan:
             else:
                 lon = round(district.longitude + rng.gauss(0, 0.05), 6)
                 lat = round(district.latitude + rng.gauss(0, 0.04), 6)
-            road, place = rng.choice(_ROADS), rng.choice(_PLACES)
+            road, place = rng.choice(ROADS), rng.choice(PLACES)
             ptz = rng.choices((1, 3), weights=(25, 75))[0]
             items.append(
                 CatalogItem(
