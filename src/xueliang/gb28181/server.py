@@ -54,7 +54,7 @@ from xueliang.gb28181.manscdp import (
     encode_manscdp,
     parse_manscdp,
 )
-from xueliang.gb28181.message import Address, SipRequest, SipResponse, SipUri
+from xueliang.gb28181.message import Address, SipRequest, SipResponse, SipUri, make_response
 from xueliang.gb28181.presence import KeepaliveVerdict, PresenceTable
 from xueliang.gb28181.ptz import PtzCommand
 from xueliang.gb28181.registrar import Registrar, RegistrationKind
@@ -342,8 +342,6 @@ class SignallingServer:
         headers: tuple[tuple[str, str], ...] = (),
         reason: str | None = None,
     ) -> None:
-        from xueliang.gb28181.message import make_response
-
         to_tag = event.request.to.tag or self.endpoint.new_tag()
         response = make_response(event.request, status, reason, to_tag=to_tag, headers=headers)
         self.endpoint.send_response(response, now)

@@ -111,9 +111,7 @@ def _run(settings: Any, work: Any) -> Any:
     cli = _cli()
     try:
         return asyncio.run(cli._with_session(settings, work))
-    except (WorkOrderNotFound, UnknownScope) as exc:
-        raise cli._fail(str(exc)) from None
-    except (WorkOrderConflict, ValueError) as exc:
+    except (WorkOrderNotFound, UnknownScope, WorkOrderConflict, ValueError) as exc:
         raise cli._fail(str(exc)) from None
 
 
