@@ -11,7 +11,6 @@ from xueliang.catalog import Availability
 from xueliang.config import Settings
 from xueliang.inspection import CheckConfig, GbInviteOpener, Inspector, TargetOpener
 from xueliang.inspection.models import ChannelReference, Finding
-from xueliang.inspection.startup import use_inspector
 from xueliang.inspection.store import last_inspected, load_targets
 
 from .conftest import Camera, add_channels, channel_gb
@@ -81,7 +80,7 @@ async def test_api(sessions, engine, device, tmp_path):
     gb = channel_gb(1)
     context = PlatformContext(Settings(data_dir=tmp_path), engine, sessions)
     inspector = make_inspector(sessions, device)
-    use_inspector(context, inspector)
+    context.inspector = inspector
     app = create_app(context)
     try:
         async with httpx.AsyncClient(

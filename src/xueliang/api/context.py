@@ -12,6 +12,7 @@ from xueliang.db import create_engine, session_factory
 
 if TYPE_CHECKING:
     from xueliang.gb28181.server import SignallingServer
+    from xueliang.inspection.service import InspectionScheduler, Inspector
     from xueliang.media import MediaHub
 
 __all__ = ["PlatformContext"]
@@ -24,6 +25,8 @@ class PlatformContext:
     sessions: async_sessionmaker[AsyncSession]
     signalling: SignallingServer | None = None
     media: MediaHub | None = None
+    inspector: Inspector | None = None
+    inspection_scheduler: InspectionScheduler | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> PlatformContext:
