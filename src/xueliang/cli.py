@@ -115,6 +115,13 @@ def serve(
         float | None,
         typer.Option(help="Seconds an unwatched upstream stays open [XUELIANG_LIVE_IDLE_TIMEOUT]."),
     ] = None,
+    map_tile_url: Annotated[
+        str | None,
+        typer.Option(help="Web map tile URL with {z}/{x}/{y} [XUELIANG_MAP_TILE_URL] (offline outlines)."),
+    ] = None,
+    map_coord_system: Annotated[
+        str | None, typer.Option(help="Tile coordinates: wgs84 or gcj02 [XUELIANG_MAP_COORD_SYSTEM].")
+    ] = None,
 ) -> None:
     """Run the platform: HTTP API and web on --http, SIP on --sip, data in --data-dir."""
     from xueliang.platform import run_platform
@@ -141,6 +148,8 @@ def serve(
         area=area,
         inspection_interval=inspection_interval,
         inspection_concurrency=inspection_concurrency,
+        map_tile_url=map_tile_url,
+        map_coord_system=map_coord_system,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_platform(settings))

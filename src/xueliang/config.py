@@ -74,6 +74,16 @@ class Settings(BaseSettings):
         description="Deployment area as min_lon,min_lat,max_lon,max_lat (WGS-84); coordinates "
         "outside it do not count as annotated. Empty means mainland China's extent.",
     )
+    map_tile_url: str = Field(
+        "",
+        description="Web map tile URL template, e.g. http://tiles.city.local/{z}/{x}/{y}.png; "
+        "empty: the offline base layer (region outlines from the resource directory).",
+    )
+    map_coord_system: str = Field(
+        "wgs84",
+        pattern="^(wgs84|gcj02)$",
+        description="Coordinate system of the map tiles: wgs84, or gcj02 (points are shifted to match).",
+    )
     log_level: str = Field("INFO", description="Logging level.")
 
     @field_validator("sip_id")
@@ -88,6 +98,17 @@ class Settings(BaseSettings):
     @classmethod
     def _host_port(cls, value: str) -> str:
         split_host_port(value)
+        return value
+
+    @field_validator("map_tile_url")
+    @classmethod
+    def _tile_template(cls, value: str) -> str:
+        value = value.strip()
+        if value and (
+            not value.startswith(("http://", "https://", "/"))
+            or not all(part in value for part in ("{z}", "{x}", "{y}"))
+        ):
+            raise ValueError("map_tile_url must be an http(s) URL or a path containing {z}, {x} and {y}")
         return value
 
     @field_validator("area", mode="before")

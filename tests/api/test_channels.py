@@ -164,3 +164,35 @@ async def test_availability_intervals(client, city, sessions):
     bad = {"from": t0.isoformat(), "to": (t0 - timedelta(hours=1)).isoformat()}
     assert (await client.get("/channels/34020200001320000001/availability", params=bad)).status_code == 422
     assert (await client.get("/channels/34020200001320009999/availability")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("sort", "key", "reverse"),
+    [("name", "name", False), ("-name", "name", True), ("-id", "id", True), ("class", None, None)],
+)
+async def test_sorting(client, city, sort, key, reverse):
+    response = await client.get("/channels", params={"sort": sort, "page_size": 1000})
+    if key is None:
+        assert response.status_code == 422 and "sort" in response.text
+        return
+    items = response.json()["items"]
+    assert [c[key] for c in items] == sorted((c[key] for c in items), reverse=reverse)
+
+
+async def test_export_in_the_import_format(client, city, tmp_path):
+    from xueliang.catalog import read_table
+    from xueliang.catalog.records import COLUMNS
+
+    response = await client.get("/channels/export", params={"format": "csv", "org": "交通局"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert 'filename="xueliang-channels.csv"' in response.headers["content-disposition"]
+    text = response.content.decode("utf-8-sig")
+    lines = text.strip().splitlines()
+    assert lines[0] == ",".join(COLUMNS) and len(lines) == 11 and "hunter2" not in text
+    response = await client.get("/channels/export", params={"format": "xlsx", "region": "340202"})
+    assert 'filename="xueliang-channels-340202.xlsx"' in response.headers["content-disposition"]
+    path = tmp_path / "out.xlsx"
+    path.write_bytes(response.content)
+    header, rows = read_table(path)
+    assert list(header)[:3] == ["gb_id", "name", "civil_code"] and len(list(rows)) == 20
+    assert (await client.get("/channels/export", params={"format": "pdf"})).status_code == 422

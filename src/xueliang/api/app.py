@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 
 from xueliang import __version__
 from xueliang.api.context import PlatformContext
-from xueliang.api.routers import channels, devices, health, regions, signalling
+from xueliang.api.routers import channels, devices, gis, health, ptz, regions, signalling, web
 from xueliang.api.routers import live as live_view
+from xueliang.api.webapp import mount_web
 from xueliang.insight.routes import reports, stats, workorders
 from xueliang.inspection import routes as inspection
 
@@ -24,11 +26,13 @@ def create_app(context: PlatformContext) -> FastAPI:
         redoc_url=None,
     )
     app.state.context = context
-    for module in (health, channels, devices, regions, signalling):
+    app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
+    for module in (health, channels, devices, regions, signalling, gis, ptz, web):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(stats.router, prefix=API_PREFIX)
     app.include_router(reports.router, prefix=API_PREFIX)
     app.include_router(workorders.router, prefix=API_PREFIX)
     app.include_router(inspection.router, prefix=API_PREFIX)
     live_view.mount(app, API_PREFIX)
+    mount_web(app, API_PREFIX)  # last: its catch-all serves the web app's pages
     return app

@@ -342,9 +342,11 @@ def channel_query(filters: ChannelFilter, org_paths: dict[str, str] | None = Non
     return statement
 
 
-async def export_channel_rows(session: AsyncSession, filters: ChannelFilter | None = None) -> list[list[Any]]:
+async def export_channel_rows(
+    session: AsyncSession, filters: ChannelFilter | None = None, org_paths: dict[str, str] | None = None
+) -> list[list[Any]]:
     """Rows in :data:`records.COLUMNS` order for every matching channel (no credentials)."""
-    statement = channel_query(filters or ChannelFilter()).order_by(Channel.gb_id)
+    statement = channel_query(filters or ChannelFilter(), org_paths).order_by(Channel.gb_id)
     rows = []
     for channel, device_gb_id, org_code, _org_name in await session.execute(statement):
         rows.append(

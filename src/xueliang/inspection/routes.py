@@ -6,6 +6,7 @@ a finding's thumbnail, re-set a camera's reference view.
   newest first
 - ``GET /channels/{gb_id}/inspection`` -> the channel's ``online``/``integrity``/``output``
   states and its reference
+- ``GET /findings?ok=false&region=`` -> every channel's findings, newest first (recent faults)
 - ``GET /findings/{id}/thumbnail`` -> ``image/jpeg``
 - ``POST /channels/{gb_id}/reference`` ``{"source": "next_healthy" | "latest_frame"}``
 """
@@ -29,6 +30,7 @@ from xueliang.inspection.store import (
     clear_reference,
     finding_public,
     list_findings,
+    list_recent_findings,
     load_targets,
 )
 
@@ -103,6 +105,22 @@ async def channel_inspection(session: SessionDep, gb_id: str) -> dict[str, Any]:
     """The channel's ``online``, ``integrity`` and ``output`` states and its reference."""
     channel_id = await _channel_id(session, gb_id)
     return {"channel_id": gb_id, **(await channel_states(session, channel_id))}
+
+
+@router.get("/findings")
+async def recent_findings(
+    session: SessionDep,
+    ok: Annotated[bool | None, Query(description="false: only faults; true: only healthy")] = None,
+    region: Annotated[str | None, Query(pattern=r"^\d{1,8}$", description="Civil-code prefix")] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Findings of all channels, newest first, each with its channel's name."""
+    rows, total = await list_recent_findings(
+        session, ok=ok, region=region, limit=page_size, offset=(page - 1) * page_size
+    )
+    items = [{**finding_public(f, gb_id), "channel_name": name} for f, gb_id, name in rows]
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
 
 
 @router.get("/findings/{finding_id}/thumbnail", response_class=Response)

@@ -26,6 +26,7 @@ __all__ = [
     "finding_public",
     "last_inspected",
     "list_findings",
+    "list_recent_findings",
     "load_reference",
     "load_targets",
     "prune_findings",
@@ -208,6 +209,31 @@ async def list_findings(
         .offset(offset)
     )
     return list(rows), int(total or 0)
+
+
+async def list_recent_findings(
+    session: AsyncSession, *, ok: bool | None, region: str | None, limit: int, offset: int
+) -> tuple[list[tuple[Finding, str, str]], int]:
+    """Findings of every channel, newest first, with the channel's GB ID and name;
+    ``ok=False`` gives the faults, ``region`` a civil-code prefix."""
+    conditions = []
+    if ok is not None:
+        conditions.append(Finding.ok.is_(ok))
+    if region:
+        conditions += [Channel.civil_code >= region, Channel.civil_code < region + ":"]
+    on_channel = Channel.id == Finding.channel_id
+    total = await session.scalar(
+        select(func.count()).select_from(Finding).join(Channel, on_channel).where(*conditions)
+    )
+    rows = await session.execute(
+        select(Finding, Channel.gb_id, Channel.name)
+        .join(Channel, on_channel)
+        .where(*conditions)
+        .order_by(Finding.at.desc(), Finding.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [(finding, gb_id, name) for finding, gb_id, name in rows], int(total or 0)
 
 
 async def channel_states(session: AsyncSession, channel_id: int) -> dict[str, Any]:

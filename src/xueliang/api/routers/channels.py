@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 from sqlalchemy import select
 
 from xueliang.api.deps import SessionDep, SettingsDep
@@ -19,11 +22,28 @@ from xueliang.catalog import (
     Organization,
     channel_query,
     count_rows,
+    export_channel_rows,
+    write_table,
 )
+from xueliang.catalog.records import COLUMNS
 
 router = APIRouter(prefix="/channels", tags=["channels"])
 
 MAX_PAGE_SIZE = 1000
+SORT_COLUMNS = {
+    "id": Channel.gb_id,
+    "name": Channel.name,
+    "status": Channel.status,
+    "civil_code": Channel.civil_code,
+    "point_class": Channel.point_class,
+    "source": Channel.source,
+    "updated_at": Channel.updated_at,
+}
+SORT_PATTERN = rf"^-?({'|'.join(SORT_COLUMNS)})$"
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -88,6 +108,9 @@ async def list_channels(
     bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
     q: Annotated[str | None, Query(max_length=100, description="Name contains or GB ID starts with")] = None,
     device: Annotated[str | None, Query(description="Device GB ID")] = None,
+    sort: Annotated[
+        str, Query(pattern=SORT_PATTERN, description="Column to sort by; a leading '-' sorts descending")
+    ] = "id",
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
 ) -> dict[str, Any]:
@@ -103,11 +126,52 @@ async def list_channels(
     )
     statement = channel_query(filters, await org_paths(session, org))
     total = await count_rows(session, statement)
-    rows = await session.execute(
-        statement.order_by(Channel.gb_id).limit(page_size).offset((page - 1) * page_size)
-    )
+    column = SORT_COLUMNS[sort.lstrip("-")]
+    order = [column.desc() if sort.startswith("-") else column.asc(), Channel.gb_id]
+    rows = await session.execute(statement.order_by(*order).limit(page_size).offset((page - 1) * page_size))
     items = [to_public(*row) for row in rows]
     return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+@router.get(
+    "/export",
+    response_class=Response,
+    responses={200: {"content": {media: {} for media in EXPORT_TYPES.values()}}},
+)
+async def export_channels(
+    session: SessionDep,
+    fmt: Annotated[str, Query(alias="format", pattern="^(csv|xlsx)$")] = "csv",
+    status: ChannelStatus | None = None,
+    region: Annotated[str | None, Query(pattern=r"^\d{1,8}$")] = None,
+    org: str | None = None,
+    point_class: Annotated[int | None, Query(alias="class", ge=1, le=9)] = None,
+    source: ChannelSource | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """Matching channels as a file in the import format (no stream credentials)."""
+    filters = ChannelFilter(
+        status=status.value if status else None,
+        region=region,
+        org=org,
+        point_class=point_class,
+        source=source.value if source else None,
+        q=q,
+    )
+    rows = await export_channel_rows(session, filters, await org_paths(session, org))
+    body = await asyncio.to_thread(_table_bytes, fmt, rows)
+    name = f"xueliang-channels{'-' + region if region else ''}.{fmt}"
+    return Response(
+        body,
+        media_type=EXPORT_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _table_bytes(fmt: str, rows: list[list[Any]]) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"channels.{fmt}"
+        write_table(path, COLUMNS, rows)
+        return path.read_bytes()
 
 
 @router.get("/{gb_id}", response_model=ChannelPublic)
