@@ -162,13 +162,21 @@ def demo(
     data_dir: Annotated[Path, typer.Option(help="Demo data directory.")] = Path("xueliang-demo"),
     http: Annotated[str | None, typer.Option(help="HTTP listen HOST:PORT (127.0.0.1:8000).")] = None,
     sip: Annotated[str | None, typer.Option(help="SIP listen HOST:PORT (127.0.0.1:5060).")] = None,
+    rtsp: Annotated[
+        str, typer.Option(help="Where the simulated RTSP cameras listen, HOST:PORT (loopback).")
+    ] = "127.0.0.1:8554",
 ) -> None:
     """A whole simulated city on the embedded defaults: seed it, serve it, print the URL."""
     from xueliang.demo.run import run_demo
+    from xueliang.sim import parse_platform
 
+    try:
+        parse_platform(rtsp)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--rtsp") from None
     settings = _settings(None, data_dir=data_dir, http=http, sip=sip, log_level="WARNING")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_demo(settings, channels=channels, fresh=fresh))
+        asyncio.run(run_demo(settings, channels=channels, fresh=fresh, rtsp=rtsp))
     typer.echo("demo stopped; run it again to resume, or with --fresh to start over")
 
 

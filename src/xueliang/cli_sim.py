@@ -32,6 +32,24 @@ def _run(main: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
         return runner.run(main)
 
 
+async def _with_rtsp_cameras(
+    address: str, config: Any, fleet: Coroutine[Any, Any, dict[str, Any]]
+) -> dict[str, Any]:
+    """Run ``fleet`` beside an RTSP camera server on ``address``; its counts join the stats."""
+    from xueliang.sim import VideoFaultSpec, parse_platform
+    from xueliang.sim.rtsp import RtspCameraServer
+
+    host, port = parse_platform(address)
+    server = RtspCameraServer(faults=VideoFaultSpec.parse(config.video_faults), seed=config.seed)
+    bound = await server.start(host, port)
+    typer.echo(f"sim: RTSP cameras at rtsp://{bound[0]}:{bound[1]}/cam/<channel ID>", err=True)
+    try:
+        stats = await fleet
+    finally:
+        await server.close()
+    return stats | {"rtsp_requests": server.requests}
+
+
 def sim(
     platform: Annotated[
         str, typer.Option("--platform", help="The platform's SIP address HOST:PORT (loopback).")
@@ -67,6 +85,13 @@ def sim(
     max_streams: Annotated[
         int, typer.Option(min=0, help="Live view: concurrent media sessions; beyond: 486 Busy Here.")
     ] = 64,
+    rtsp: Annotated[
+        str | None,
+        typer.Option(
+            help="Also serve simulated RTSP cameras at rtsp://HOST:PORT/cam/<channel ID> (loopback), "
+            "their pictures faulty as --video-faults says."
+        ),
+    ] = None,
     transport: Annotated[SimTransport, typer.Option(help="SIP transport.")] = SimTransport.udp,
     seed: Annotated[int, typer.Option(help="Seed for names, places and which devices are faulty.")] = 7,
     keepalive: Annotated[float, typer.Option(min=0.1, help="Keepalive interval, s.")] = 60.0,
@@ -129,6 +154,8 @@ def sim(
         from xueliang.sim.plan import FleetPlan
 
         FleetPlan(devices, channels, civil_code=civil_code)  # validates the civil code
+        if rtsp:
+            parse_platform(rtsp)  # loopback HOST:PORT, as the platform's address
     except ValueError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(2) from None
@@ -144,6 +171,7 @@ def sim(
     def report(line: str) -> None:
         typer.echo(line, err=True)
 
-    stats = _run(run_fleet(config, stop_after=stop_after, report_every=report_every, report=report))
+    fleet = run_fleet(config, stop_after=stop_after, report_every=report_every, report=report)
+    stats = _run(_with_rtsp_cameras(rtsp, config, fleet) if rtsp else fleet)
     if json_stats:
         sys.stdout.write(json.dumps(stats, ensure_ascii=False) + "\n")

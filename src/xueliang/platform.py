@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import uvicorn
@@ -121,8 +121,10 @@ async def reconcile_forever(context: PlatformContext, every: float = 60.0) -> No
         await asyncio.sleep(every)
 
 
-async def run_platform(settings: Settings, ready: asyncio.Event | None = None) -> None:
-    """Serve until cancelled (Ctrl-C)."""
+async def run_platform(
+    settings: Settings, ready: Callable[[PlatformContext], None] | None = None
+) -> None:
+    """Serve until cancelled (Ctrl-C); ``ready(context)`` once the API answers."""
     context = PlatformContext.open(settings)
     tasks: list[asyncio.Task[None]] = []
     try:
@@ -159,7 +161,7 @@ async def run_platform(settings: Settings, ready: asyncio.Event | None = None) -
             flush=True,
         )
         if ready is not None:
-            ready.set()
+            ready(context)
         with contextlib.suppress(asyncio.CancelledError):
             await task
     finally:

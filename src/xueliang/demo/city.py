@@ -12,7 +12,15 @@ from dataclasses import dataclass
 
 from xueliang.catalog.models import ChannelSource, OrgKind
 
-__all__ = ["CITY", "DISTRICTS", "ORGANIZATIONS", "CityChannel", "District", "city_channels"]
+__all__ = [
+    "CITY",
+    "DISTRICTS",
+    "ORGANIZATIONS",
+    "CityChannel",
+    "District",
+    "city_channels",
+    "city_rtsp_cameras",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +86,36 @@ class CityChannel:
     latitude: float | None
     resolution: str
     ptz_type: int
+    stream_url: str = ""  # RTSP cameras: pulled by URL, no device
+
+
+#: RTSP cameras take serials from here on, apart from the NVR channels' serials.
+RTSP_SERIAL_BASE = 9_000_000
+
+
+def city_rtsp_cameras(count: int, base_url: str, *, seed: int = 11) -> Iterator[CityChannel]:
+    """``count`` stand-alone RTSP cameras (a tourism or education department's own, say)
+    spread over the districts, each at ``{base_url}/cam/<its ID>``."""
+    rng = random.Random(seed)
+    departments = [o for o in ORGANIZATIONS if o[3] is ChannelSource.DEPARTMENT]
+    for index in range(count):
+        district = DISTRICTS[index % len(DISTRICTS)]
+        org_code, _name, _kind, source = rng.choice(departments)
+        gb_id = f"{district.civil_code}0000132{RTSP_SERIAL_BASE + index + 1:07d}"
+        yield CityChannel(
+            gb_id=gb_id,
+            device_gb_id="",
+            name=f"{district.name}{rng.choice(ROADS)}{rng.choice(PLACES)}(RTSP)",
+            civil_code=district.civil_code,
+            organization=org_code,
+            point_class=3,
+            source=source.value,
+            longitude=round(district.longitude + rng.gauss(0, 0.04), 6),
+            latitude=round(district.latitude + rng.gauss(0, 0.03), 6),
+            resolution="1280x720",
+            ptz_type=3,
+            stream_url=f"{base_url}/cam/{gb_id}",
+        )
 
 
 def city_channels(total: int, *, per_device: int = 8, seed: int = 7) -> Iterator[CityChannel]:

@@ -1,73 +1,145 @@
 """``xueliang demo``: seed the simulated city into a data directory, serve it, and bring its
-devices to life with the simulator in a child process (the second core)."""
+devices and RTSP cameras to life with the simulator in a child process (the second core).
+
+The data directory remembers the city it holds (``demo.json``): running the demo again
+resumes that city, ``--fresh`` starts over.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import shutil
 import subprocess
 import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from xueliang.api.context import PlatformContext
 from xueliang.config import Settings
 from xueliang.db import utcnow
+from xueliang.demo.city import city_rtsp_cameras
 from xueliang.demo.history import seed_history
 from xueliang.demo.seed import seed_city
 from xueliang.migrate import upgrade_async
 from xueliang.platform import run_platform
+from xueliang.sim import Fault, FaultSpec, VideoFaultSpec
+from xueliang.sim.media import channel_serial
 
-__all__ = ["run_demo"]
+__all__ = ["DemoCity", "run_demo"]
 
 HISTORY_DAYS = 30
 PER_DEVICE = 8  # the city plan puts eight channels on each NVR
+SEED = 7  # the simulator's default seed: the history and the live fleet agree
 FAULTS = "offline=0.03,flapping=0.02,slow_catalog=0.02,fragmented=0.02,gb2312=0.3"
 VIDEO_FAULTS = "blur=0.03,too_dark=0.02,occlusion=0.02,color_cast=0.02,frozen=0.02,noise=0.01,stripes=0.01"
 
 
-async def run_demo(settings: Settings, *, channels: int, fresh: bool) -> None:
-    if fresh and settings.data_dir.exists():
-        shutil.rmtree(settings.data_dir)
+@dataclass(frozen=True, slots=True)
+class DemoCity:
+    """What a demo data directory holds, kept in its ``demo.json``."""
+
+    channels: int
+    rtsp_cameras: int
+    rtsp: str  # HOST:PORT of the simulated RTSP cameras
+
+    @property
+    def devices(self) -> int:
+        return -(-self.channels // PER_DEVICE)
+
+    @classmethod
+    def load(cls, data_dir: Path) -> DemoCity | None:
+        try:
+            return cls(**json.loads((data_dir / "demo.json").read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def save(self, data_dir: Path) -> None:
+        (data_dir / "demo.json").write_text(json.dumps(asdict(self)))
+
+
+def truth(gb_id: str, device_gb_id: str | None) -> tuple[bool, str | None]:
+    """What the simulator will show of a channel: offline (its NVR never registers) and its
+    picture fault, so the seeded history leads up to what inspection then finds."""
+    offline = bool(device_gb_id) and bool(
+        FaultSpec.parse(FAULTS).faults_for(SEED, int(device_gb_id[13:]) - 1) & Fault.OFFLINE
+    )
+    fault = VideoFaultSpec.parse(VIDEO_FAULTS).fault_for(SEED, channel_serial(gb_id))
+    return offline, None if fault.value == "normal" else fault.value
+
+
+async def seed(settings: Settings, city: DemoCity) -> None:
     context = PlatformContext.open(settings)
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         await upgrade_async(context.engine)
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
         ) as progress:
-            task = progress.add_task("seeding the city", total=channels)
+            total = city.channels + city.rtsp_cameras
+            task = progress.add_task("seeding the city", total=total)
+            cameras = city_rtsp_cameras(city.rtsp_cameras, f"rtsp://{city.rtsp}")
             async with context.sessions() as session, session.begin():
-                await seed_city(session, channels, lambda done: progress.update(task, completed=done))
+                await seed_city(
+                    session, city.channels, lambda done: progress.update(task, completed=done), extra=cameras
+                )
             history = progress.add_task(f"{HISTORY_DAYS} days of history", total=1)
             async with context.sessions() as session, session.begin():
-                await seed_history(session, utcnow(), days=HISTORY_DAYS)
+                await seed_history(session, utcnow(), days=HISTORY_DAYS, truth=truth)
             progress.update(history, completed=1)
     finally:
         await context.close()
-    ready = asyncio.Event()
-    platform = asyncio.create_task(run_platform(settings, ready))
-    await ready.wait()
-    fleet = start_fleet(settings, channels)
-    print(
-        f"demo: {-(-channels // PER_DEVICE):,} simulated devices are registering; "
-        "open the address above (Ctrl-C stops the demo)",
-        flush=True,
-    )
+
+
+async def run_demo(settings: Settings, *, channels: int, fresh: bool, rtsp: str) -> None:
+    if fresh and settings.data_dir.exists():
+        shutil.rmtree(settings.data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    city = DemoCity.load(settings.data_dir)
+    if city is None:
+        city = DemoCity(channels, max(4, channels // 200), rtsp)
+        await seed(settings, city)
+        city.save(settings.data_dir)
+    else:
+        print(
+            f"demo: resuming the city in {settings.data_dir} ({city.channels:,} channels and "
+            f"{city.rtsp_cameras} RTSP cameras); --fresh starts over",
+            flush=True,
+        )
+    children = [start_sim(settings, city, "cameras")]  # up before the first RTSP probe
+    started: asyncio.Future[PlatformContext] = asyncio.get_running_loop().create_future()
+    platform = asyncio.create_task(run_platform(settings, started.set_result))
     try:
+        await asyncio.wait({started, platform}, return_when=asyncio.FIRST_COMPLETED)
+        if platform.done():
+            platform.result()  # it failed to start: say why
+            return
+        children.append(start_sim(settings, city, "devices"))
+        print(
+            f"demo: {city.devices:,} simulated devices are registering and {city.rtsp_cameras} RTSP "
+            f"cameras stream at rtsp://{city.rtsp}/cam/<ID>; open the address above (Ctrl-C stops the demo)",
+            flush=True,
+        )
         await platform
     finally:
-        fleet.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            fleet.wait(timeout=10)
-        if fleet.poll() is None:
-            fleet.kill()
+        for child in children:
+            child.terminate()
+        for child in children:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=10)
+            if child.poll() is None:
+                child.kill()
 
 
-def start_fleet(settings: Settings, channels: int) -> subprocess.Popen[bytes]:
-    """``xueliang sim`` for the seeded city: the same IDs, names and places."""
-    log = (settings.data_dir / "sim.log").open("wb")
+def start_sim(settings: Settings, city: DemoCity, part: str) -> subprocess.Popen[bytes]:
+    """``xueliang sim`` for the seeded city (same IDs, names, places and faults): its
+    ``devices`` registering with the platform, or its RTSP ``cameras``."""
+    log = (settings.data_dir / f"sim-{part}.log").open("wb")
+    fleet = ["--devices", str(city.devices), "--channels", str(PER_DEVICE)]
+    if part == "cameras":
+        fleet = ["--devices", "0", "--channels", "0", "--rtsp", city.rtsp]
     return subprocess.Popen(
         [
             sys.executable,
@@ -76,18 +148,19 @@ def start_fleet(settings: Settings, channels: int) -> subprocess.Popen[bytes]:
             "sim",
             "--platform",
             settings.sip,
-            "--devices",
-            str(-(-channels // PER_DEVICE)),
-            "--channels",
-            str(PER_DEVICE),
+            *fleet,
             "--platform-id",
             settings.sip_id,
             "--domain",
             settings.sip_domain,
             "--password",
             settings.sip_password,
+            "--seed",
+            str(SEED),
             "--faults",
             FAULTS,
+            "--video-faults",
+            VIDEO_FAULTS,
             "--rate",
             "200",
         ],

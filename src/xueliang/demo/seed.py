@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xueliang.catalog import ChannelRecord, Organization, RegionRow, apply_channel_records, upsert_regions
-from xueliang.demo.city import CITY, DISTRICTS, ORGANIZATIONS, PROVINCE, city_channels
+from xueliang.demo.city import CITY, DISTRICTS, ORGANIZATIONS, PROVINCE, CityChannel, city_channels
 
 __all__ = ["seed_city"]
 
@@ -16,9 +17,14 @@ _BATCH = 5000
 
 
 async def seed_city(
-    session: AsyncSession, channels: int, progress: Callable[[int], None] | None = None
+    session: AsyncSession,
+    channels: int,
+    progress: Callable[[int], None] | None = None,
+    *,
+    extra: Iterable[CityChannel] = (),
 ) -> int:
-    """Regions, organisations and ``channels`` channels (upserted, so seeding twice is harmless)."""
+    """Regions, organisations, ``channels`` NVR channels and the ``extra`` ones (RTSP cameras),
+    upserted, so seeding twice is harmless."""
     per_district = channels // len(DISTRICTS)
     await upsert_regions(
         session,
@@ -42,7 +48,7 @@ async def seed_city(
     await session.flush()
     batch: list[ChannelRecord] = []
     done = 0
-    for row, channel in enumerate(city_channels(channels), start=1):
+    for row, channel in enumerate(itertools.chain(city_channels(channels), extra), start=1):
         batch.append(
             ChannelRecord(
                 row=row,
@@ -57,7 +63,8 @@ async def seed_city(
                 resolution=channel.resolution,
                 hd=int(channel.resolution.split("x")[1]) >= 720,
                 ptz_type=channel.ptz_type,
-                device_gb_id=channel.device_gb_id,
+                device_gb_id=channel.device_gb_id or None,
+                stream_url=channel.stream_url or None,
             )
         )
         if len(batch) == _BATCH:

@@ -24,7 +24,7 @@ from xueliang.media.ps import PsMuxer, StreamType
 from xueliang.media.rfc4571 import frame_packet
 from xueliang.media.rtp import RtpPacketizer
 
-__all__ = ["PsRtpPacer", "PsRtpSender"]
+__all__ = ["ClipPacer", "PsRtpPacer", "PsRtpSender"]
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +33,11 @@ _PS_CLOCK = 1 << 33
 _MAX_BACKLOG = 4 << 20
 
 
-class PsRtpPacer:
+class ClipPacer:
     """Frames -> ``(due, packets)``: ``due`` in seconds from the start, ``packets`` the RTP
-    packets of one PS pack. Loops ``frames`` (when ``loop``), shifting timestamps by the
-    clip's duration each time, so the receiver sees one continuous stream."""
+    packets of one frame. Loops ``frames`` (when ``loop``), shifting timestamps by the
+    clip's duration each time, so the receiver sees one continuous stream. Subclasses say
+    how one frame becomes RTP payloads (:meth:`payloads`)."""
 
     def __init__(
         self,
@@ -55,7 +56,7 @@ class PsRtpPacer:
             raise ValueError("a clip must start with a keyframe")
         self.frames = list(frames)
         self.loop = loop
-        self.muxer = PsMuxer(_STREAM_TYPES[frames[0].codec])
+        self.max_packet_size = max_packet_size
         self.packetizer = RtpPacketizer(
             ssrc, payload_type=payload_type, sequence_number=first_sequence, max_packet_size=max_packet_size
         )
@@ -69,6 +70,10 @@ class PsRtpPacer:
         self._index = 0
         self._round = 0
 
+    def payloads(self, frame: MediaFrame, pts: int, dts: int) -> tuple[int, list[bytes]]:
+        """The RTP timestamp and payloads of ``frame`` (shifted ``pts``/``dts``)."""
+        raise NotImplementedError
+
     def next(self) -> tuple[float, list[bytes]] | None:
         """The next frame's due time and packets; None at the end of a non-looping clip."""
         if self._index == len(self.frames):
@@ -80,12 +85,29 @@ class PsRtpPacer:
         self._index += 1
         shift = self._round * self.clip_duration - self._origin + self.first_timestamp
         dts = frame.decode_time + shift
-        pts = frame.pts + shift
+        timestamp, payloads = self.payloads(frame, frame.pts + shift, dts)
+        packets = [p for payload in payloads for p in self.packetizer.packetize(payload, timestamp)]
+        if len(payloads) > 1:  # the marker belongs on the frame's last packet only
+            packets = [_without_marker(p) for p in packets[:-1]] + packets[-1:]
+        return (dts - self.first_timestamp) / CLOCK_RATE, packets
+
+
+def _without_marker(packet: bytes) -> bytes:
+    return packet[:1] + bytes((packet[1] & 0x7F,)) + packet[2:]
+
+
+class PsRtpPacer(ClipPacer):
+    """Each frame one PS pack (GB/T 28181 Appendix C), split over RTP packets."""
+
+    def __init__(self, frames: Sequence[MediaFrame], ssrc: int, **options: int | bool) -> None:
+        super().__init__(frames, ssrc, **options)  # type: ignore[arg-type]
+        self.muxer = PsMuxer(_STREAM_TYPES[frames[0].codec])
+
+    def payloads(self, frame: MediaFrame, pts: int, dts: int) -> tuple[int, list[bytes]]:
         pack = self.muxer.mux_video(
             frame.data, pts % _PS_CLOCK, dts % _PS_CLOCK if frame.dts is not None else None, frame.keyframe
         )
-        packets = self.packetizer.packetize(pack, dts & 0xFFFFFFFF)
-        return (dts - self.first_timestamp) / CLOCK_RATE, packets
+        return dts & 0xFFFFFFFF, [pack]
 
 
 class _Accepted(asyncio.Protocol):
