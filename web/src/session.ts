@@ -1,0 +1,48 @@
+// Who is signed in. The platform's /auth routes issue bearer tokens (see api/client.ts).
+
+import { reactive } from 'vue'
+import { ApiError, clearTokens, getJson, loadTokens, request, saveTokens } from './api/client'
+import type { User, WebConfig } from './api/types'
+
+export const session = reactive({
+  user: null as User | null,
+  open: false, // the platform asks for no sign-in (it has no /auth routes)
+  config: null as WebConfig | null,
+})
+
+/** True when the API can be used now: a valid login, or a platform that asks for none. */
+export async function ensureSession(): Promise<boolean> {
+  if (!session.config || !(session.open || (session.user && loadTokens()))) {
+    try {
+      session.user = await getJson<User>('/auth/me')
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error
+      if (error.status === 401) return false
+      if (error.status !== 404) throw error
+      session.open = true
+    }
+  }
+  session.config ??= await getJson<WebConfig>('/web/config')
+  return true
+}
+
+export async function signIn(username: string, password: string, otp: string): Promise<void> {
+  const form: Record<string, string> = { username, password }
+  if (otp) form.otp = otp
+  clearTokens()
+  const response = await request('/auth/token', { method: 'POST', form })
+  saveTokens(await response.json())
+  session.user = null
+  await ensureSession()
+}
+
+export async function signOut(): Promise<void> {
+  const tokens = loadTokens()
+  try {
+    if (tokens) await request('/auth/logout', { method: 'POST', json: { refresh_token: tokens.refresh_token } })
+  } catch {
+    // the token is dropped below either way
+  }
+  clearTokens()
+  session.user = null
+}
