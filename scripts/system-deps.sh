@@ -1,6 +1,7 @@
 #!/bin/sh
 # Debian packages the tests talk to: real protocol peers (SIPp, GStreamer's RTSP server),
-# a real browser (Chromium), and what PDF reports need (Pango, a CJK font).
+# a real browser (Chromium), what PDF reports need (Pango, a CJK font), and Node.js with npm
+# to build the web UI (only when no npm is on the PATH: a Node.js from elsewhere is kept).
 # Installs only what is missing; needs root (as on CI), otherwise says what to install.
 set -eu
 PACKAGES="
@@ -21,6 +22,7 @@ missing=""
 for package in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing="$missing $package"
 done
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages:$missing (as root: apt-get install$missing)" >&2
