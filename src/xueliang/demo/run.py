@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import secrets
 import shutil
 import subprocess
 import sys
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from xueliang.api.context import PlatformContext
 from xueliang.config import Settings
@@ -18,6 +21,7 @@ from xueliang.demo.history import seed_history
 from xueliang.demo.seed import seed_city
 from xueliang.migrate import upgrade_async
 from xueliang.platform import run_platform
+from xueliang.security import create_user, find_user, set_password
 
 __all__ = ["run_demo"]
 
@@ -44,6 +48,8 @@ async def run_demo(settings: Settings, *, channels: int, fresh: bool) -> None:
             async with context.sessions() as session, session.begin():
                 await seed_history(session, utcnow(), days=HISTORY_DAYS)
             progress.update(history, completed=1)
+        async with context.sessions() as session, session.begin():
+            login = await demo_login(session, settings)
     finally:
         await context.close()
     ready = asyncio.Event()
@@ -55,6 +61,7 @@ async def run_demo(settings: Settings, *, channels: int, fresh: bool) -> None:
         "open the address above (Ctrl-C stops the demo)",
         flush=True,
     )
+    print(f"demo: log in as {login[0]} with the password {login[1]}", flush=True)
     try:
         await platform
     finally:
@@ -63,6 +70,24 @@ async def run_demo(settings: Settings, *, channels: int, fresh: bool) -> None:
             fleet.wait(timeout=10)
         if fleet.poll() is None:
             fleet.kill()
+
+
+async def demo_login(session: AsyncSession, settings: Settings) -> tuple[str, str]:
+    """The demo's administrator: made on the first run, its password kept (mode 0600) in the
+    data directory so a resumed demo prints it again."""
+    path = settings.data_dir / "demo-admin-password"
+    user = await find_user(session, "admin")
+    if user is not None and path.exists():
+        return "admin", path.read_text().strip()
+    password = f"Demo-{secrets.token_hex(4)}-{secrets.token_urlsafe(6)}"
+    if user is None:
+        await create_user(session, "admin", password, ["admin"], display_name="Demo administrator")
+    else:
+        await set_password(session, user, password, utcnow())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(password + "\n")
+    return "admin", password
 
 
 def start_fleet(settings: Settings, channels: int) -> subprocess.Popen[bytes]:
