@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from xueliang.api.context import PlatformContext
 from xueliang.catalog import Channel, ChannelStatus
@@ -28,6 +31,7 @@ from xueliang.demo.history import seed_history
 from xueliang.demo.seed import seed_city
 from xueliang.migrate import upgrade_async
 from xueliang.platform import run_platform
+from xueliang.security import create_user, find_user, set_password
 from xueliang.sim import Fault, FaultSpec, VideoFaultSpec
 from xueliang.sim.media import channel_serial
 
@@ -111,6 +115,12 @@ async def run_demo(settings: Settings, *, channels: int, fresh: bool, rtsp: str)
             f"{city.rtsp_cameras} RTSP cameras); --fresh starts over",
             flush=True,
         )
+    context = PlatformContext.open(settings)
+    try:
+        async with context.sessions() as session, session.begin():
+            login = await demo_login(session, settings)
+    finally:
+        await context.close()
     children = [start_sim(settings, city, "cameras")]  # up before the first RTSP probe
     started: asyncio.Future[PlatformContext] = asyncio.get_running_loop().create_future()
     platform = asyncio.create_task(run_platform(settings, started.set_result))
@@ -125,6 +135,7 @@ async def run_demo(settings: Settings, *, channels: int, fresh: bool, rtsp: str)
             f"cameras stream at rtsp://{city.rtsp}/cam/<ID>; open the address above (Ctrl-C stops the demo)",
             flush=True,
         )
+        print(f"demo: log in as {login[0]} with the password {login[1]}", flush=True)
         await show_first_inspection(started.result(), platform)
         await platform
     finally:
@@ -135,6 +146,24 @@ async def run_demo(settings: Settings, *, channels: int, fresh: bool, rtsp: str)
                 child.wait(timeout=10)
             if child.poll() is None:
                 child.kill()
+
+
+async def demo_login(session: AsyncSession, settings: Settings) -> tuple[str, str]:
+    """The demo's administrator: made on the first run, its password kept (mode 0600) in the
+    data directory so a resumed demo prints it again."""
+    path = settings.data_dir / "demo-admin-password"
+    user = await find_user(session, "admin")
+    if user is not None and path.exists():
+        return "admin", path.read_text().strip()
+    password = f"Demo-{secrets.token_hex(4)}-{secrets.token_urlsafe(6)}"
+    if user is None:
+        await create_user(session, "admin", password, ["admin"], display_name="Demo administrator")
+    else:
+        await set_password(session, user, password, utcnow())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(password + "\n")
+    return "admin", password
 
 
 async def show_first_inspection(context: PlatformContext, platform: asyncio.Task[None]) -> None:

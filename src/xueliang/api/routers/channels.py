@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import select
 
-from xueliang.api.deps import SessionDep, SettingsDep
+from xueliang.api.deps import CanView, SessionDep, SettingsDep
 from xueliang.api.schemas import ChannelPublic, IntervalPublic, Page
 from xueliang.catalog import (
     Availability,
@@ -78,6 +78,7 @@ def to_public(
 
 @router.get("", response_model=Page[ChannelPublic])
 async def list_channels(
+    principal: CanView,
     session: SessionDep,
     settings: SettingsDep,
     status: ChannelStatus | None = None,
@@ -111,7 +112,7 @@ async def list_channels(
 
 
 @router.get("/{gb_id}", response_model=ChannelPublic)
-async def get_channel(session: SessionDep, gb_id: str) -> ChannelPublic:
+async def get_channel(principal: CanView, session: SessionDep, gb_id: str) -> ChannelPublic:
     statement = channel_query(ChannelFilter()).where(Channel.gb_id == gb_id)
     row = (await session.execute(statement)).first()
     if row is None:
@@ -121,6 +122,7 @@ async def get_channel(session: SessionDep, gb_id: str) -> ChannelPublic:
 
 @router.get("/{gb_id}/availability")
 async def channel_availability(
+    principal: CanView,
     session: SessionDep,
     gb_id: str,
     kind: Annotated[str, Query(pattern=r"^[a-z_]{1,16}$")] = "online",
