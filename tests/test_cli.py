@@ -11,14 +11,18 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.conftest import free_port
+from tests.support.auth import PASSWORD, login_sync
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def run(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str], check: bool = True, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [sys.executable, "-m", "xueliang", *args],
         env=env,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
@@ -60,7 +64,10 @@ def test_import_then_serve_lists_the_channels(env, tmp_path):
             assert server.poll() is None, server.stdout.read() if server.stdout else ""
             assert time.monotonic() < deadline, "serve did not answer /health within 60 s"
             time.sleep(0.2)
-        body = httpx.get(f"{base}/channels", params={"region": "340202"}).json()
+        assert httpx.get(f"{base}/channels").status_code == 401, "the API needs a login"
+        run("user", "add", "admin", "--role", "admin", "--password-stdin", env=env, stdin=PASSWORD + "\n")
+        headers = login_sync(base, "admin")
+        body = httpx.get(f"{base}/channels", params={"region": "340202"}, headers=headers).json()
         assert body["total"] == 2
         assert {c["id"] for c in body["items"]} == {"34020200001320000001", "34020200001320000002"}
     finally:

@@ -122,6 +122,38 @@ def serve(
     map_coord_system: Annotated[
         str | None, typer.Option(help="Tile coordinates: wgs84 or gcj02 [XUELIANG_MAP_COORD_SYSTEM].")
     ] = None,
+    access_token_ttl: Annotated[
+        int | None, typer.Option(help="Seconds an access token is valid [XUELIANG_ACCESS_TOKEN_TTL] (900).")
+    ] = None,
+    refresh_token_ttl: Annotated[
+        int | None,
+        typer.Option(help="Seconds a login lasts without a refresh [XUELIANG_REFRESH_TOKEN_TTL] (43200)."),
+    ] = None,
+    login_max_failures: Annotated[
+        int | None,
+        typer.Option(
+            help="Failed logins (and SIP digest failures) before a lockout [XUELIANG_LOGIN_MAX_FAILURES] (5)."
+        ),
+    ] = None,
+    login_failure_window: Annotated[
+        float | None,
+        typer.Option(help="Seconds over which failures count [XUELIANG_LOGIN_FAILURE_WINDOW] (300)."),
+    ] = None,
+    login_lockout_seconds: Annotated[
+        float | None, typer.Option(help="Seconds a lockout lasts [XUELIANG_LOGIN_LOCKOUT_SECONDS] (900).")
+    ] = None,
+    login_rate_limit: Annotated[
+        float | None,
+        typer.Option(help="Login/refresh requests per minute per address [XUELIANG_LOGIN_RATE_LIMIT] (30)."),
+    ] = None,
+    cors_origins: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated origins allowed cross-site [XUELIANG_CORS_ORIGINS] (none)."),
+    ] = None,
+    content_security_policy: Annotated[
+        str | None,
+        typer.Option(help="Content-Security-Policy of every response [XUELIANG_CONTENT_SECURITY_POLICY]."),
+    ] = None,
 ) -> None:
     """Run the platform: HTTP API and web on --http, SIP on --sip, data in --data-dir."""
     from xueliang.platform import run_platform
@@ -150,6 +182,14 @@ def serve(
         inspection_concurrency=inspection_concurrency,
         map_tile_url=map_tile_url,
         map_coord_system=map_coord_system,
+        access_token_ttl=access_token_ttl,
+        refresh_token_ttl=refresh_token_ttl,
+        login_max_failures=login_max_failures,
+        login_failure_window=login_failure_window,
+        login_lockout_seconds=login_lockout_seconds,
+        login_rate_limit=login_rate_limit,
+        cors_origins=cors_origins,
+        content_security_policy=content_security_policy,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_platform(settings))
@@ -315,6 +355,9 @@ def _register_plane_commands() -> None:
     from xueliang.insight.cli import register as register_insight
 
     register_insight(app)
+    from xueliang.security.cli import register as register_security
+
+    register_security(app)
 
 
 _register_plane_commands()

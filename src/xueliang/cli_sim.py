@@ -85,6 +85,14 @@ def sim(
     max_streams: Annotated[
         int, typer.Option(min=0, help="Live view: concurrent media sessions; beyond: 486 Busy Here.")
     ] = 64,
+    clip_pool: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Live view: 0 gives each channel a clip showing its ID; N lets channels share N clips "
+            "a fault (far fewer to encode for a large fleet).",
+        ),
+    ] = 0,
     rtsp: Annotated[
         str | None,
         typer.Option(
@@ -150,6 +158,7 @@ def sim(
             video_faults=video_faults,
             h265=h265,
             max_streams=max_streams,
+            clip_pool=clip_pool,
         )
         from xueliang.sim.plan import FleetPlan
 

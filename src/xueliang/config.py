@@ -85,6 +85,33 @@ class Settings(BaseSettings):
         description="Coordinate system of the map tiles: wgs84, or gcj02 (points are shifted to match).",
     )
     log_level: str = Field("INFO", description="Logging level.")
+    access_token_ttl: int = Field(900, ge=30, le=86400, description="Seconds an access token is valid.")
+    refresh_token_ttl: int = Field(
+        43200, ge=60, description="Seconds a login lasts without a refresh (each refresh extends it)."
+    )
+    login_max_failures: int = Field(
+        5,
+        ge=1,
+        description="Failed logins (and failed SIP digest registrations of one device) within "
+        "login_failure_window before a lockout; a source address gets ten times as many.",
+    )
+    login_failure_window: float = Field(300.0, gt=0, description="Seconds over which failures are counted.")
+    login_lockout_seconds: float = Field(
+        900.0, gt=0, description="Seconds a user name, device or address stays locked out."
+    )
+    login_rate_limit: float = Field(
+        30.0, gt=0, description="Login and refresh requests per minute from one client address."
+    )
+    cors_origins: str = Field(
+        "", description="Comma-separated origins allowed to call the API cross-site; empty: none."
+    )
+    content_security_policy: str = Field(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; "
+        "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'",
+        description="Content-Security-Policy header of every response.",
+    )
 
     @field_validator("sip_id")
     @classmethod

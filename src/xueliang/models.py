@@ -9,3 +9,4 @@ def load_all() -> None:
     import xueliang.catalog.models  # noqa: F401
     import xueliang.insight.workorders  # noqa: F401
     import xueliang.inspection.models  # noqa: F401
+    import xueliang.security.models  # noqa: F401

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from sqlalchemy import insert
+from tests.support.auth import log_in_as_admin
 
 from xueliang.catalog import Availability, Channel, Organization, RegionRow, upsert_regions
 from xueliang.config import Settings
@@ -116,11 +117,12 @@ async def city(session) -> City:
 
 
 @pytest.fixture
-async def client(engine, sessions) -> AsyncIterator[httpx.AsyncClient]:
+async def client(engine, sessions, tmp_path) -> AsyncIterator[httpx.AsyncClient]:
     from xueliang.api import create_app
     from xueliang.api.context import PlatformContext
 
-    context = PlatformContext(settings=Settings(), engine=engine, sessions=sessions)
+    context = PlatformContext(settings=Settings(data_dir=tmp_path), engine=engine, sessions=sessions)
     transport = httpx.ASGITransport(app=create_app(context))
     async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as client:
+        await log_in_as_admin(client, sessions)
         yield client

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 from sqlalchemy import select
+from tests.support.auth import log_in_as_admin
 
 from xueliang.api.app import create_app
 from xueliang.api.context import PlatformContext
@@ -86,6 +87,7 @@ async def test_api(sessions, engine, device, tmp_path):
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app), base_url="http://t/api/v1"
         ) as client:
+            await log_in_as_admin(client, sessions)
             response = await client.post(f"/channels/{gb}/inspect")
             assert response.status_code == 200, response.text
             finding = response.json()

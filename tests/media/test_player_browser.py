@@ -86,7 +86,8 @@ async def open_player(browser, live: Live, channel: str):  # type: ignore[no-unt
             await route.abort()
 
     await page.route("**/*", guard)
-    await page.goto(f"{live.base}/player?channel={channel}")
+    token = live.headers["Authorization"].removeprefix("Bearer ")
+    await page.goto(f"{live.base}/player?channel={channel}#access_token={token}")
     return page, outside
 
 

@@ -52,8 +52,10 @@ def _find(looks: dict[str, tuple[FaultPattern, str]], fault: FaultPattern, codec
     return next(g for g, (f, c) in sorted(looks.items()) if f is fault and codec in (None, c))
 
 
-def _snapshot(api: str, gb_id: str) -> np.ndarray:
-    response = httpx.get(f"{api}/channels/{gb_id}/snapshot", params={"timeout": 30}, timeout=60)
+def _snapshot(api: str, gb_id: str, headers: dict[str, str]) -> np.ndarray:
+    response = httpx.get(
+        f"{api}/channels/{gb_id}/snapshot", params={"timeout": 30}, timeout=60, headers=headers
+    )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "image/jpeg"
     picture = cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_COLOR)
@@ -107,15 +109,15 @@ def test_sim_channels_stream_real_video_to_xueliang_serve(tmp_path: Path, media_
             h265 = _find(looks, FaultPattern.NORMAL, "h265")
             dark = _find(looks, FaultPattern.SIGNAL_LOSS)
             for gb_id in (h264, h265):
-                picture = _snapshot(api, gb_id)
+                picture = _snapshot(api, gb_id, platform.headers)
                 assert picture.shape == (360, 640, 3)
                 assert float(picture.std()) > 20 and float(picture.mean()) > 60, "a real street scene"
-            black = _snapshot(api, dark)
+            black = _snapshot(api, dark, platform.headers)
             assert black.shape == (360, 640, 3)
             assert float(black.mean()) < 25, "signal loss: a black picture (with the label)"
 
             async def live(gb_id: str) -> tuple[dict, list[np.ndarray]]:
-                async with httpx.AsyncClient(base_url=api) as client:
+                async with httpx.AsyncClient(base_url=api, headers=platform.headers) as client:
                     grant = (await client.post(f"/channels/{gb_id}/live")).json()
                 url = "ws://" + platform.http + grant["ws_url"]
                 init, mp4 = await _watch(url, 12)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from tests.support.auth import ADMIN, add_user, login
 from tests.support.media_device import ChannelMedia, LoopbackDevice
 from tests.support.platform import free_port
 
@@ -37,9 +38,10 @@ class Live:
     base: str
     device: LoopbackDevice
     hub: MediaHub
+    headers: dict[str, str]  # an administrator's bearer token
 
     def http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=f"{self.base}/api/v1", timeout=20)
+        return httpx.AsyncClient(base_url=f"{self.base}/api/v1", timeout=20, headers=self.headers)
 
     async def ws_url(self, channel: str) -> str:
         async with self.http() as client:
@@ -98,7 +100,10 @@ async def start_live(tmp_path: Path, rtsp_url: str | None = None) -> AsyncIterat
         assert not task.done(), "uvicorn did not start"
         await asyncio.sleep(0.02)
     try:
-        yield Live(f"http://127.0.0.1:{port}", device_media, context.media)
+        await add_user(context.sessions, ADMIN, ["admin"])
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1") as client:
+            headers = await login(client, ADMIN)
+        yield Live(f"http://127.0.0.1:{port}", device_media, context.media, headers)
     finally:
         server.should_exit = True
         await task

@@ -9,11 +9,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.support.auth import ADMIN, PASSWORD, login_sync
 
 
 def free_port() -> int:
@@ -38,13 +39,14 @@ class RunningPlatform:
     sip_port: int
     data_dir: Path
     log_path: Path
+    headers: dict[str, str] = field(default_factory=dict)  # an administrator's bearer token
 
     @property
     def api(self) -> str:
         return f"http://{self.http}/api/v1"
 
     def get(self, path: str, **params: Any) -> Any:
-        response = httpx.get(f"{self.api}{path}", params=params, timeout=10)
+        response = httpx.get(f"{self.api}{path}", params=params, timeout=10, headers=self.headers)
         response.raise_for_status()
         return response.json()
 
@@ -101,6 +103,16 @@ def running_platform(tmp_path: Path, **settings: str) -> Iterator[RunningPlatfor
                 return False
 
         platform.wait_for(healthy, 60, "serve to answer /health")
+        subprocess.run(  # the administrator, made as an operator would make one
+            [sys.executable, "-m", "xueliang", "user", "add", ADMIN, "--role", "admin", "--password-stdin"],
+            input=PASSWORD + "\n",
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        platform.headers = login_sync(platform.api, ADMIN)
         yield platform
     finally:
         process.terminate()

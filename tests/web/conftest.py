@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-
+from tests.support.auth import ADMIN, PASSWORD
 from tests.support.web_city import City, simulated_city
+
 from xueliang.api.webapp import WEB_DIR
 from xueliang.demo.city import city_channels
 from xueliang.demo.run import truth
@@ -70,7 +71,9 @@ def web_city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebCity]:
     live, faulty = pick_channels()
     with simulated_city(tmp_path_factory.mktemp("web"), CHANNELS) as city:
         for gb_id in (live, *faulty):  # findings with evidence pictures for the dashboard and detail
-            response = httpx.post(f"{city.platform.api}/channels/{gb_id}/inspect", timeout=90)
+            response = httpx.post(
+                f"{city.platform.api}/channels/{gb_id}/inspect", headers=city.platform.headers, timeout=90
+            )
             assert response.status_code == 200, response.text
         yield WebCity(city, live, faulty[0])
 
@@ -96,9 +99,19 @@ class Tab:
     errors: list[str]
 
 
+async def sign_in(page, base: str, name: str = ADMIN, password: str = PASSWORD) -> None:  # type: ignore[no-untyped-def]
+    """Log in through the login page, as an operator does; the app then shows the map."""
+    await page.goto(f"{base}/login")
+    await page.fill("#login-username", name)
+    await page.fill("#login-password", password)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{base}/")
+
+
 @pytest.fixture
-async def tab(browser, web_city: WebCity) -> AsyncIterator[Tab]:  # type: ignore[no-untyped-def]
-    """A page at 1366×768 that may only talk to 127.0.0.1 (others are recorded and refused)."""
+async def anonymous_tab(browser, web_city: WebCity) -> AsyncIterator[Tab]:  # type: ignore[no-untyped-def]
+    """A page at 1366×768 that may only talk to 127.0.0.1 (others are recorded and refused);
+    script errors and Content-Security-Policy refusals fail the test."""
     context = await browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True)
     page = await context.new_page()
     outside: list[str] = []
@@ -114,7 +127,18 @@ async def tab(browser, web_city: WebCity) -> AsyncIterator[Tab]:  # type: ignore
 
     await page.route("**/*", guard)
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: errors.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     yield Tab(page, outside, errors)
     await context.close()
     assert not outside, f"requests left the machine: {outside}"
     assert not errors, f"script errors: {errors}"
+
+
+@pytest.fixture
+async def tab(anonymous_tab: Tab, web_city: WebCity) -> Tab:
+    """A page logged in as the platform's administrator."""
+    await sign_in(anonymous_tab.page, web_city.base)
+    return anonymous_tab

@@ -1,5 +1,5 @@
-"""The web UI end to end in headless Chromium: the map clusters a simulated city and a click
-plays live video; the dashboard shows what the API says; the channel detail shows history and
+"""The web UI end to end in headless Chromium: a login; the map clusters a simulated city and
+a click plays live video; the dashboard shows what the API says; the channel detail shows history and
 findings; reports and exports download; errors read as words; keyboard and screen sizes."""
 
 from __future__ import annotations
@@ -9,12 +9,14 @@ import re
 
 import pytest
 from openpyxl import load_workbook
-
-from tests.web.conftest import SCREENSHOTS, Tab, WebCity
+from tests.support.auth import ADMIN, PASSWORD
+from tests.web.conftest import SCREENSHOTS, Tab, WebCity, sign_in
 
 pytestmark = pytest.mark.slow
 
-MAP_READY = "window.xueliangMap && window.xueliangMap.renderedAt > 0"
+# Predicates are functions, not strings: the app's Content-Security-Policy forbids eval.
+MAP_READY = "() => window.xueliangMap && window.xueliangMap.renderedAt > 0"
+UPDATED = "() => document.querySelector('[data-testid=updated]')?.innerText.includes(':')"
 PLAYING = """(selector) => {
   const video = document.querySelector(selector);
   return video && video.currentTime > 0.5;
@@ -37,6 +39,33 @@ async def assert_video_advances(tab: Tab, selector: str) -> None:
     await page.wait_for_timeout(1500)
     later = await page.evaluate("(s) => document.querySelector(s).currentTime", selector)
     assert later > start + 0.5, f"the video clock does not advance: {start} -> {later}"
+
+
+async def test_login_in_words_then_in(anonymous_tab: Tab, web_city: WebCity) -> None:
+    page = anonymous_tab.page
+    await page.goto(web_city.base + "/dashboard")
+    await page.wait_for_url(re.compile(r"/login\?next=/dashboard$"))  # no token: the login page
+    await page.fill("#login-username", ADMIN)
+    await page.fill("#login-password", "not-the-password")
+    await page.keyboard.press("Enter")
+    error = page.locator("[data-testid=login-error]")
+    await error.wait_for()
+    assert (await error.inner_text()).startswith("登录失败：")
+    await page.fill("#login-password", PASSWORD)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(re.compile(r"/dashboard$"))  # back where the user was going
+    assert await page.inner_text("[data-testid=user]") == ADMIN
+    token = await page.evaluate("JSON.parse(localStorage.getItem('xueliang.tokens')).access_token")
+    await page.evaluate("localStorage.setItem('xueliang.tokens', JSON.stringify({access_token: 'x', "
+                        "refresh_token: 'y', expires_at: 0}))")  # fmt: skip
+    await page.goto(web_city.base + "/channels")  # a token the platform refuses, and no refresh
+    await page.wait_for_url(re.compile(r"/login\?next="))
+    assert token
+    await page.get_by_role("button", name="登录").wait_for()
+    await sign_in(page, web_city.base)
+    await page.get_by_role("button", name="退出登录").click()
+    await page.wait_for_url(re.compile(r"/login$"))
+    assert await page.evaluate("localStorage.getItem('xueliang.tokens')") is None
 
 
 async def test_map_clusters_the_city_and_a_click_plays_live_video(tab: Tab, web_city: WebCity) -> None:
@@ -89,19 +118,18 @@ async def test_dashboard_numbers_equal_the_api(tab: Tab, web_city: WebCity) -> N
     async with page.expect_response(re.compile(r"/api/v1/stats/summary$")) as answer:
         await open_app(tab, web_city, "/dashboard")
     summary = await (await answer.value).json()
-    await page.wait_for_function(
-        "document.querySelector('[data-testid=updated]')?.innerText.includes(':')", timeout=20_000
-    )
+    await page.wait_for_function(UPDATED, timeout=20_000)
     assert summary["channels"] == web_city.get("/stats/summary")["channels"] == 204
     value = page.locator("[data-testid=kpi-channels] .value")
     assert await value.inner_text() == f"{summary['channels']:,}"
     assert await page.inner_text("[data-testid=kpi-online]") == f"在线 {summary['online']:,}"
-    for key in ("online_rate", "integrity_rate", "output_rate", "annotation_rate", "hd_rate", "coverage_rate"):
+    for key in ("online_rate", "integrity_rate", "output_rate", "annotation_rate", "hd_rate", "coverage_rate"):  # noqa: E501
         text = await page.inner_text(f"[data-testid=kpi-{key}] .value")
-        if summary[key] is None:
+        rate = summary[key]
+        if rate is None:
             assert text == "—", key
-        else:
-            assert abs(float(text.rstrip("%")) - summary[key] * 100) <= 0.005 + 1e-9, (key, text, summary[key])
+        else:  # two decimals of a percentage
+            assert abs(float(text.rstrip("%")) - rate * 100) <= 0.005 + 1e-9, (key, text, rate)
     orders = web_city.get("/workorders", status="active", page_size=1)["total"]
     assert await page.inner_text("[data-testid=open-orders-total]") == f"{orders:,}"
     faults = page.locator("[data-testid=recent-faults] img")
@@ -176,17 +204,18 @@ async def test_keyboard_reaches_the_pages(tab: Tab, web_city: WebCity) -> None:
 
 
 @pytest.mark.parametrize(("width", "height", "root"), [(1366, 768, 14), (3840, 2160, 26)])
-async def test_readable_on_a_laptop_and_a_wall_display(tab: Tab, web_city: WebCity, width, height, root) -> None:
+async def test_readable_on_a_laptop_and_a_wall_display(  # type: ignore[no-untyped-def]
+    tab: Tab, web_city: WebCity, width, height, root
+) -> None:
     page = tab.page
     await page.set_viewport_size({"width": width, "height": height})
     await open_app(tab, web_city, "/dashboard")
-    await page.wait_for_function(
-        "document.querySelector('[data-testid=updated]')?.innerText.includes(':')", timeout=20_000
-    )
+    await page.wait_for_function(UPDATED, timeout=20_000)
     sizes = await page.evaluate(
         """() => ({
           root: parseFloat(getComputedStyle(document.documentElement).fontSize),
-          kpi: parseFloat(getComputedStyle(document.querySelector('[data-testid=kpi-online_rate] .value')).fontSize),
+          kpi: parseFloat(
+            getComputedStyle(document.querySelector('[data-testid=kpi-online_rate] .value')).fontSize),
           overflow: document.documentElement.scrollWidth - window.innerWidth,
         })"""
     )

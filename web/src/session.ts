@@ -6,20 +6,18 @@ import type { User, WebConfig } from './api/types'
 
 export const session = reactive({
   user: null as User | null,
-  open: false, // the platform asks for no sign-in (it has no /auth routes)
   config: null as WebConfig | null,
 })
 
-/** True when the API can be used now: a valid login, or a platform that asks for none. */
+/** True when the API can be used now: a token the platform accepts (refreshed if need be). */
 export async function ensureSession(): Promise<boolean> {
-  if (!session.config || !(session.open || (session.user && loadTokens()))) {
+  if (!loadTokens()) return false
+  if (!session.user) {
     try {
       session.user = await getJson<User>('/auth/me')
     } catch (error) {
-      if (!(error instanceof ApiError)) throw error
-      if (error.status === 401) return false
-      if (error.status !== 404) throw error
-      session.open = true
+      if (error instanceof ApiError && error.status === 401) return false
+      throw error
     }
   }
   session.config ??= await getJson<WebConfig>('/web/config')

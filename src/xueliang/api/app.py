@@ -12,6 +12,8 @@ from xueliang.api.routers import live as live_view
 from xueliang.api.webapp import mount_web
 from xueliang.insight.routes import reports, stats, workorders
 from xueliang.inspection import routes as inspection
+from xueliang.security import assert_protected
+from xueliang.security import http as security
 
 API_PREFIX = "/api/v1"
 
@@ -34,5 +36,7 @@ def create_app(context: PlatformContext) -> FastAPI:
     app.include_router(workorders.router, prefix=API_PREFIX)
     app.include_router(inspection.router, prefix=API_PREFIX)
     live_view.mount(app, API_PREFIX)
+    security.install(app, context.settings, context.sessions, API_PREFIX)
     mount_web(app, API_PREFIX)  # last: its catch-all serves the web app's pages
+    assert_protected(app)  # a route without a permission dependency is a bug: fail at start
     return app

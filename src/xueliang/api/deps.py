@@ -1,6 +1,8 @@
 """Typed FastAPI dependencies shared by every router.
 
-Authentication and authorisation plug in here as further dependencies, declared per route.
+Every route declares its permission: a parameter typed with one of the ``Can*`` aliases
+below (which also hands it the :class:`Principal`), ``dependencies=[Depends(require(...))]``,
+or ``public(why)`` for the few open routes. The app factory refuses a route with none.
 """
 
 from __future__ import annotations
@@ -13,8 +15,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from xueliang.api.context import PlatformContext
 from xueliang.config import Settings
+from xueliang.security import AUTHENTICATED, Action, Principal, public, require
 
-__all__ = ["ContextDep", "SessionDep", "SettingsDep"]
+__all__ = [
+    "Authenticated",
+    "CanExport",
+    "CanManageCatalog",
+    "CanManageUsers",
+    "CanPtz",
+    "CanSnapshot",
+    "CanView",
+    "CanViewAudit",
+    "CanViewLive",
+    "ContextDep",
+    "Principal",
+    "SessionDep",
+    "SettingsDep",
+    "public",
+    "require",
+]
+
+Authenticated = Annotated[Principal, Depends(require(AUTHENTICATED))]
+CanView = Annotated[Principal, Depends(require(Action.VIEW))]
+CanViewLive = Annotated[Principal, Depends(require(Action.VIEW_LIVE))]
+CanSnapshot = Annotated[Principal, Depends(require(Action.SNAPSHOT))]
+CanPtz = Annotated[Principal, Depends(require(Action.PTZ))]
+CanExport = Annotated[Principal, Depends(require(Action.EXPORT))]
+CanManageCatalog = Annotated[Principal, Depends(require(Action.MANAGE_CATALOG))]
+CanManageUsers = Annotated[Principal, Depends(require(Action.MANAGE_USERS))]
+CanViewAudit = Annotated[Principal, Depends(require(Action.VIEW_AUDIT))]
 
 
 def get_context(request: Request) -> PlatformContext:

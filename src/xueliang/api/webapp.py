@@ -10,8 +10,10 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import FileResponse, PlainTextResponse, Response
+
+from xueliang.security import public
 
 __all__ = ["WEB_DIR", "mount_web"]
 
@@ -30,7 +32,11 @@ def mount_web(app: FastAPI, api_prefix: str, web_dir: Path = WEB_DIR) -> None:
     api_root = api_prefix.strip("/") + "/"
     root = web_dir.resolve()
 
-    @app.get("/{path:path}", include_in_schema=False)
+    @app.get(
+        "/{path:path}",
+        include_in_schema=False,
+        dependencies=[Depends(public("the web app's own files; its data comes from the guarded API"))],
+    )
     async def web_page(path: str) -> Response:
         if path.startswith(api_root):
             raise HTTPException(404, "Not Found")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -17,8 +19,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from xueliang.api.context import PlatformContext
+from xueliang.catalog import Channel, ChannelStatus
 from xueliang.config import Settings
 from xueliang.db import utcnow
 from xueliang.demo.city import city_rtsp_cameras
@@ -26,6 +31,7 @@ from xueliang.demo.history import seed_history
 from xueliang.demo.seed import seed_city
 from xueliang.migrate import upgrade_async
 from xueliang.platform import run_platform
+from xueliang.security import create_user, find_user, set_password
 from xueliang.sim import Fault, FaultSpec, VideoFaultSpec
 from xueliang.sim.media import channel_serial
 
@@ -34,6 +40,7 @@ __all__ = ["DemoCity", "run_demo"]
 HISTORY_DAYS = 30
 PER_DEVICE = 8  # the city plan puts eight channels on each NVR
 SEED = 7  # the simulator's default seed: the history and the live fleet agree
+CLIP_POOL = 16  # clips a fault the NVR channels share: the first sweep need not encode 20,000
 FAULTS = "offline=0.03,flapping=0.02,slow_catalog=0.02,fragmented=0.02,gb2312=0.3"
 VIDEO_FAULTS = "blur=0.03,too_dark=0.02,occlusion=0.02,color_cast=0.02,frozen=0.02,noise=0.01,stripes=0.01"
 
@@ -108,6 +115,12 @@ async def run_demo(settings: Settings, *, channels: int, fresh: bool, rtsp: str)
             f"{city.rtsp_cameras} RTSP cameras); --fresh starts over",
             flush=True,
         )
+    context = PlatformContext.open(settings)
+    try:
+        async with context.sessions() as session, session.begin():
+            login = await demo_login(session, settings)
+    finally:
+        await context.close()
     children = [start_sim(settings, city, "cameras")]  # up before the first RTSP probe
     started: asyncio.Future[PlatformContext] = asyncio.get_running_loop().create_future()
     platform = asyncio.create_task(run_platform(settings, started.set_result))
@@ -122,6 +135,8 @@ async def run_demo(settings: Settings, *, channels: int, fresh: bool, rtsp: str)
             f"cameras stream at rtsp://{city.rtsp}/cam/<ID>; open the address above (Ctrl-C stops the demo)",
             flush=True,
         )
+        print(f"demo: log in as {login[0]} with the password {login[1]}", flush=True)
+        await show_first_inspection(started.result(), platform)
         await platform
     finally:
         for child in children:
@@ -133,11 +148,52 @@ async def run_demo(settings: Settings, *, channels: int, fresh: bool, rtsp: str)
                 child.kill()
 
 
+async def demo_login(session: AsyncSession, settings: Settings) -> tuple[str, str]:
+    """The demo's administrator: made on the first run, its password kept (mode 0600) in the
+    data directory so a resumed demo prints it again."""
+    path = settings.data_dir / "demo-admin-password"
+    user = await find_user(session, "admin")
+    if user is not None and path.exists():
+        return "admin", path.read_text().strip()
+    password = f"Demo-{secrets.token_hex(4)}-{secrets.token_urlsafe(6)}"
+    if user is None:
+        await create_user(session, "admin", password, ["admin"], display_name="Demo administrator")
+    else:
+        await set_password(session, user, password, utcnow())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(password + "\n")
+    return "admin", password
+
+
+async def show_first_inspection(context: PlatformContext, platform: asyncio.Task[None]) -> None:
+    """A progress bar for the first sweep over the city's online channels (until it is done
+    or the demo stops)."""
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+    ) as progress:
+        task = progress.add_task("first inspection", total=None)
+        while not platform.done():
+            await asyncio.wait({platform}, timeout=2.0)
+            scheduler = context.inspection_scheduler
+            async with context.sessions() as session:
+                online = await session.scalar(
+                    select(func.count(Channel.id)).where(Channel.status == ChannelStatus.ONLINE)
+                )
+            done = scheduler.inspected if scheduler is not None else 0
+            if online:
+                progress.update(task, completed=min(done, online), total=online)
+                if done >= online:
+                    break
+    if not platform.done():
+        print(f"demo: first inspection done; the city is live at http://{context.settings.http}/", flush=True)
+
+
 def start_sim(settings: Settings, city: DemoCity, part: str) -> subprocess.Popen[bytes]:
     """``xueliang sim`` for the seeded city (same IDs, names, places and faults): its
     ``devices`` registering with the platform, or its RTSP ``cameras``."""
     log = (settings.data_dir / f"sim-{part}.log").open("wb")
-    fleet = ["--devices", str(city.devices), "--channels", str(PER_DEVICE)]
+    fleet = ["--devices", str(city.devices), "--channels", str(PER_DEVICE), "--clip-pool", str(CLIP_POOL)]
     if part == "cameras":
         fleet = ["--devices", "0", "--channels", "0", "--rtsp", city.rtsp]
     return subprocess.Popen(

@@ -60,6 +60,7 @@ from xueliang.gb28181.ptz import PtzCommand
 from xueliang.gb28181.registrar import Registrar, RegistrationKind
 from xueliang.gb28181.sdp import MediaDescription, SessionDescription, make_ssrc, parse_sdp
 from xueliang.gb28181.store import DirectoryWriter
+from xueliang.security.authority import login_lockout
 
 __all__ = ["InviteError", "InviteSession", "SignallingServer", "SignallingStats"]
 
@@ -147,6 +148,8 @@ class SignallingServer:
             default_password=settings.sip_password,
             password_for=self.passwords.get,
             nonces=NonceSigner(secrets.token_bytes(32)),
+            device_lockout=login_lockout(settings),  # the same policy as user logins
+            source_lockout=login_lockout(settings, per_source=True),
         )
         self.limiter = RateLimiter(rate=settings.sip_rate_limit, burst=settings.sip_rate_limit * 2)
         self.stats = SignallingStats()

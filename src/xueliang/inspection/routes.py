@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from xueliang.api.deps import ContextDep, SessionDep
+from xueliang.api.deps import CanManageCatalog, CanSnapshot, CanView, ContextDep, SessionDep
 from xueliang.catalog import Channel
 from xueliang.inspection.models import Finding
 from xueliang.inspection.service import Inspector
@@ -75,7 +75,9 @@ async def _inspect(
 
 
 @router.post("/channels/{gb_id}/inspect")
-async def inspect_now(session: SessionDep, inspector: InspectorDep, gb_id: str) -> dict[str, Any]:
+async def inspect_now(
+    principal: CanManageCatalog, session: SessionDep, inspector: InspectorDep, gb_id: str
+) -> dict[str, Any]:
     """Inspect the channel now (output check and diagnosis) and return the finding; a
     failed output check is a finding too (``output: fail`` with its ``failure`` class)."""
     return await _inspect(session, inspector, gb_id, "healthy", "auto")
@@ -83,6 +85,7 @@ async def inspect_now(session: SessionDep, inspector: InspectorDep, gb_id: str) 
 
 @router.get("/channels/{gb_id}/findings")
 async def channel_findings(
+    principal: CanView,
     session: SessionDep,
     gb_id: str,
     page: Annotated[int, Query(ge=1)] = 1,
@@ -101,7 +104,7 @@ async def channel_findings(
 
 
 @router.get("/channels/{gb_id}/inspection")
-async def channel_inspection(session: SessionDep, gb_id: str) -> dict[str, Any]:
+async def channel_inspection(principal: CanView, session: SessionDep, gb_id: str) -> dict[str, Any]:
     """The channel's ``online``, ``integrity`` and ``output`` states and its reference."""
     channel_id = await _channel_id(session, gb_id)
     return {"channel_id": gb_id, **(await channel_states(session, channel_id))}
@@ -109,6 +112,7 @@ async def channel_inspection(session: SessionDep, gb_id: str) -> dict[str, Any]:
 
 @router.get("/findings")
 async def recent_findings(
+    principal: CanView,
     session: SessionDep,
     ok: Annotated[bool | None, Query(description="false: only faults; true: only healthy")] = None,
     region: Annotated[str | None, Query(pattern=r"^\d{1,8}$", description="Civil-code prefix")] = None,
@@ -124,7 +128,7 @@ async def recent_findings(
 
 
 @router.get("/findings/{finding_id}/thumbnail", response_class=Response)
-async def finding_thumbnail(session: SessionDep, finding_id: int) -> Response:
+async def finding_thumbnail(principal: CanSnapshot, session: SessionDep, finding_id: int) -> Response:
     data = await session.scalar(select(Finding.thumbnail).where(Finding.id == finding_id))
     if data is None:
         raise HTTPException(404, f"finding {finding_id} has no thumbnail")
@@ -133,7 +137,11 @@ async def finding_thumbnail(session: SessionDep, finding_id: int) -> Response:
 
 @router.post("/channels/{gb_id}/reference")
 async def reset_reference(
-    session: SessionDep, inspector: InspectorDep, gb_id: str, body: ReferenceBody | None = None
+    principal: CanManageCatalog,
+    session: SessionDep,
+    inspector: InspectorDep,
+    gb_id: str,
+    body: ReferenceBody | None = None,
 ) -> dict[str, Any]:
     """Re-set the camera's reference view (after it was moved on purpose, or re-aimed)."""
     body = body or ReferenceBody()

@@ -145,6 +145,7 @@ class SimConfig:
     video_faults: str = ""
     h265: float = 0.0  # fraction of channels that send H.265 (the others H.264)
     max_streams: int = 64  # concurrent media sessions of the whole sim; beyond: 486 Busy Here
+    clip_pool: int = 0  # 0: each channel's clip shows its ID; N: channels share N clips a fault
     ack_timeout: float = 32.0  # an answered INVITE whose ACK does not come in this long ends
 
     def __post_init__(self) -> None:
@@ -162,6 +163,8 @@ class SimConfig:
             raise ValueError("register_expires must not be negative")
         if not 0.0 <= self.h265 <= 1.0:
             raise ValueError("h265 must be a fraction within 0..1")
+        if self.clip_pool < 0:
+            raise ValueError("clip_pool must not be negative")
         if self.max_streams < 0 or self.ack_timeout <= 0:
             raise ValueError("max_streams must not be negative and ack_timeout must be positive")
         from xueliang.sim.media import VideoFaultSpec

@@ -47,7 +47,7 @@ from xueliang.gb28181.framing import SipStreamFramer
 from xueliang.gb28181.message import Address
 from xueliang.sim.config import Fault, SimConfig
 from xueliang.sim.device import DeviceState, SimContext, SimDevice
-from xueliang.sim.media import StartMedia, StopMedia
+from xueliang.sim.media import StartMedia, StopMedia, channel_serial
 from xueliang.sim.port import MAX_MESSAGE_SIZE, SimPort
 
 __all__ = ["Fleet", "MediaRunner", "run_fleet"]
@@ -150,8 +150,11 @@ class MediaRunner:
             del self._starting[call_id]
 
     def clip(self, channel_id: str, fault: str, codec: str) -> asyncio.Future[list[Any]]:
-        """The channel's clip frames (encoded once; shared while in the LRU)."""
-        key = (channel_id, fault, codec)
+        """The channel's clip frames (encoded once; shared while in the LRU). With a clip
+        pool, channels share a few clips a fault, labelled by pool slot, not channel ID."""
+        pool = self.fleet.config.clip_pool
+        label = f"sim clip {channel_serial(channel_id) % pool + 1}" if pool else channel_id
+        key = (label, fault, codec)
         future = self._clips.get(key)
         if future is not None and not (future.done() and future.exception() is not None):
             self._clips.move_to_end(key)
@@ -163,9 +166,7 @@ class MediaRunner:
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(
             self._pool,
-            lambda: clip_frames(
-                channel_id, fault, codec, seconds=self.clip_seconds, cache_dir=self.cache_dir
-            ),
+            lambda: clip_frames(label, fault, codec, seconds=self.clip_seconds, cache_dir=self.cache_dir),
         )
         self._clips[key] = future
         while len(self._clips) > self.clip_cache:

@@ -83,21 +83,29 @@ export function describe(body: unknown, fallback: string): string {
   return fallback
 }
 
-async function refresh(): Promise<boolean> {
-  const tokens = loadTokens()
-  if (!tokens?.refresh_token) return false
-  try {
-    const response = await fetch(url('/auth/refresh'), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ refresh_token: tokens.refresh_token }),
-    })
-    if (!response.ok) return false
-    saveTokens(await response.json())
-    return true
-  } catch {
-    return false
+/** New tokens for the stored refresh token (it rotates: the new one replaces it). Tabs share
+ * the tokens, so one refreshes at a time, and a tab whose failed token another tab has
+ * already replaced just uses the new one: a refresh token sent twice ends the session. */
+async function refresh(failed: string): Promise<boolean> {
+  const attempt = async (): Promise<boolean> => {
+    const tokens = loadTokens()
+    if (tokens && tokens.access_token !== failed) return true
+    if (!tokens?.refresh_token) return false
+    try {
+      const response = await fetch(url('/auth/refresh'), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ refresh_token: tokens.refresh_token }),
+      })
+      if (!response.ok) return false
+      saveTokens(await response.json())
+      return true
+    } catch {
+      return false
+    }
   }
+  const locks = (navigator as Navigator & { locks?: LockManager }).locks
+  return locks ? locks.request('xueliang-refresh', attempt) : attempt()
 }
 
 function send(path: string, options: RequestOptions): Promise<Response> {
@@ -123,9 +131,10 @@ function send(path: string, options: RequestOptions): Promise<Response> {
 export async function request(path: string, options: RequestOptions = {}): Promise<Response> {
   let response: Response
   try {
+    const sent = loadTokens()?.access_token
     response = await send(path, options)
-    if (response.status === 401 && loadTokens()) {
-      refreshing ??= refresh().finally(() => (refreshing = null))
+    if (response.status === 401 && sent) {
+      refreshing ??= refresh(sent).finally(() => (refreshing = null))
       if (await refreshing) response = await send(path, options)
     }
   } catch (error) {

@@ -3,7 +3,7 @@ import type zh from './zh'
 const en: typeof zh = {
   app: { title: 'xueliang video network platform', short: 'xueliang', skip: 'Skip to main content' },
   nav: { map: 'Map', dashboard: 'Dashboard', channels: 'Channels', workOrders: 'Work orders', reports: 'Reports' },
-  user: { logout: 'Sign out', language: 'Language', anonymous: 'sign-in not enabled' },
+  user: { logout: 'Sign out', language: 'Language' },
   login: {
     title: 'Sign in',
     username: 'User name',

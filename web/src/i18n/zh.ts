@@ -1,7 +1,7 @@
 export default {
   app: { title: '雪亮工程视频联网平台', short: '雪亮', skip: '跳到主要内容' },
   nav: { map: '地图', dashboard: '运维总览', channels: '点位', workOrders: '整改工单', reports: '报表' },
-  user: { logout: '退出登录', language: '语言', anonymous: '未启用登录' },
+  user: { logout: '退出登录', language: '语言' },
   login: {
     title: '登录',
     username: '用户名',

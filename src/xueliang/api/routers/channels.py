@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Response
 from sqlalchemy import select
 
-from xueliang.api.deps import SessionDep, SettingsDep
+from xueliang.api.deps import CanExport, CanView, SessionDep, SettingsDep
 from xueliang.api.schemas import ChannelPublic, IntervalPublic, Page
 from xueliang.catalog import (
     Availability,
@@ -98,6 +98,7 @@ def to_public(
 
 @router.get("", response_model=Page[ChannelPublic])
 async def list_channels(
+    principal: CanView,
     session: SessionDep,
     settings: SettingsDep,
     status: ChannelStatus | None = None,
@@ -139,6 +140,7 @@ async def list_channels(
     responses={200: {"content": {media: {} for media in EXPORT_TYPES.values()}}},
 )
 async def export_channels(
+    principal: CanExport,
     session: SessionDep,
     fmt: Annotated[str, Query(alias="format", pattern="^(csv|xlsx)$")] = "csv",
     status: ChannelStatus | None = None,
@@ -175,7 +177,7 @@ def _table_bytes(fmt: str, rows: list[list[Any]]) -> bytes:
 
 
 @router.get("/{gb_id}", response_model=ChannelPublic)
-async def get_channel(session: SessionDep, gb_id: str) -> ChannelPublic:
+async def get_channel(principal: CanView, session: SessionDep, gb_id: str) -> ChannelPublic:
     statement = channel_query(ChannelFilter()).where(Channel.gb_id == gb_id)
     row = (await session.execute(statement)).first()
     if row is None:
@@ -185,6 +187,7 @@ async def get_channel(session: SessionDep, gb_id: str) -> ChannelPublic:
 
 @router.get("/{gb_id}/availability")
 async def channel_availability(
+    principal: CanView,
     session: SessionDep,
     gb_id: str,
     kind: Annotated[str, Query(pattern=r"^[a-z_]{1,16}$")] = "online",

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import func, select
 
-from xueliang.api.deps import ContextDep, SessionDep
+from xueliang.api.deps import CanManageCatalog, CanView, ContextDep, SessionDep
 from xueliang.api.schemas import DevicePublic, DeviceStatusPublic, Page
 from xueliang.catalog import Channel, ChannelStatus, Device, civil_code_range, count_rows
 from xueliang.gbcode import TYPE_CODES
@@ -53,6 +53,7 @@ def to_public(device: Device, channels: int) -> DevicePublic:
 
 @router.get("", response_model=Page[DevicePublic])
 async def list_devices(
+    principal: CanView,
     session: SessionDep,
     status: ChannelStatus | None = None,
     region: Annotated[str | None, Query(pattern=r"^\d{1,8}$")] = None,
@@ -70,7 +71,7 @@ async def list_devices(
 
 
 @router.get("/{gb_id}", response_model=DevicePublic)
-async def get_device(session: SessionDep, gb_id: str) -> DevicePublic:
+async def get_device(principal: CanView, session: SessionDep, gb_id: str) -> DevicePublic:
     row = (await session.execute(_query(None, None, None).where(Device.gb_id == gb_id))).first()
     if row is None:
         raise HTTPException(404, f"device {gb_id} not found")
@@ -84,7 +85,7 @@ def _signalling(context: ContextDep) -> Any:
 
 
 @router.post("/{gb_id}/status", response_model=DeviceStatusPublic)
-async def query_device_status(context: ContextDep, gb_id: str) -> DeviceStatusPublic:
+async def query_device_status(principal: CanView, context: ContextDep, gb_id: str) -> DeviceStatusPublic:
     """Ask the device for its status now (GB/T 28181 DeviceStatus, A.2.4.3)."""
     try:
         status = await _signalling(context).device_status(gb_id)
@@ -104,7 +105,9 @@ async def query_device_status(context: ContextDep, gb_id: str) -> DeviceStatusPu
 
 
 @router.post("/{gb_id}/catalog")
-async def refresh_device_catalog(context: ContextDep, gb_id: str) -> dict[str, Any]:
+async def refresh_device_catalog(
+    principal: CanManageCatalog, context: ContextDep, gb_id: str
+) -> dict[str, Any]:
     """Query the device's catalog again and wait for it (GB/T 28181 Catalog, 9.5)."""
     try:
         catalog = await _signalling(context).refresh_catalog(gb_id)

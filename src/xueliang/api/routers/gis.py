@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import Select, and_, or_, select
 
-from xueliang.api.deps import SessionDep, SettingsDep
+from xueliang.api.deps import CanView, SessionDep, SettingsDep
 from xueliang.api.routers.channels import org_paths
 from xueliang.catalog import Availability, Channel, ChannelFilter, ChannelSource, Region, channel_query
 from xueliang.catalog.outlines import Point, outline_features
@@ -90,6 +90,7 @@ def json_response(body: dict[str, Any]) -> Response:
 
 @router.get("/points", response_class=Response, responses={200: {"content": {"application/json": {}}}})
 async def map_points(
+    principal: CanView,
     session: SessionDep,
     settings: SettingsDep,
     state: MapState | None = None,
@@ -125,7 +126,7 @@ async def map_points(
 
 
 @router.get("/outlines", response_class=Response, responses={200: {"content": {"application/json": {}}}})
-async def map_outlines(session: SessionDep, settings: SettingsDep) -> Response:
+async def map_outlines(principal: CanView, session: SessionDep, settings: SettingsDep) -> Response:
     """District outlines (the hull of each 6-digit civil code's channel positions) with names."""
     rows = await session.execute(
         select(Channel.civil_code, Channel.longitude, Channel.latitude).where(

@@ -22,9 +22,10 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from xueliang.api.deps import ContextDep, SessionDep
+from xueliang.api.deps import CanSnapshot, CanViewLive, ContextDep, SessionDep, public
 from xueliang.catalog import Channel
 from xueliang.media import LiveError, MediaHub, MseInit, Viewer, ViewerClosed, snapshot_jpeg
+from xueliang.security.headers import page_policy
 
 __all__ = ["LiveGrants", "mount", "player_router", "router"]
 
@@ -82,7 +83,7 @@ ChannelId = Annotated[str, Depends(require_channel)]
 
 
 @router.post("/channels/{gb_id}/live", response_model=LiveGrant)
-async def open_live(gb_id: ChannelId, hub: HubDep, request: Request) -> LiveGrant:
+async def open_live(principal: CanViewLive, gb_id: ChannelId, hub: HubDep, request: Request) -> LiveGrant:
     """A WebSocket URL for one viewer of the channel (fMP4/H.264 for MSE)."""
     grants: LiveGrants = request.app.state.live_grants
     token = grants.issue(gb_id)
@@ -97,6 +98,7 @@ async def open_live(gb_id: ChannelId, hub: HubDep, request: Request) -> LiveGran
     responses={200: {"content": {"image/jpeg": {}}}, 502: {}, 504: {}},
 )
 async def snapshot(
+    principal: CanSnapshot,
     gb_id: ChannelId,
     hub: HubDep,
     timeout: Annotated[float, Query(gt=0, le=60)] = SNAPSHOT_TIMEOUT,
@@ -138,7 +140,7 @@ async def _stream(websocket: WebSocket, viewer: Viewer) -> None:
         await websocket.send_bytes(fragment.data)
 
 
-@router.websocket("/live/{token}")
+@router.websocket("/live/{token}", dependencies=[Depends(public("authorised by its one-time live token"))])
 async def live_socket(websocket: WebSocket, token: str) -> None:
     await websocket.accept()
     channel_id = websocket.app.state.live_grants.redeem(token)
@@ -170,11 +172,13 @@ async def live_socket(websocket: WebSocket, token: str) -> None:
             await watcher
 
 
-@player_router.get("/player", response_class=HTMLResponse)
+@player_router.get(
+    "/player", response_class=HTMLResponse, dependencies=[Depends(public("a page shell with no data"))]
+)
 async def player_page() -> HTMLResponse:
     """The browser player: ``/player?channel=GBID``."""
     page = resources.files("xueliang").joinpath("static/player.html").read_text(encoding="utf-8")
-    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache", **page_policy(page)})
 
 
 def mount(app: FastAPI, prefix: str) -> None:

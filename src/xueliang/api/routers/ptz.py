@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from xueliang.api.deps import ContextDep, SessionDep
+from xueliang.api.deps import CanPtz, ContextDep, SessionDep
 from xueliang.catalog import Channel, Device
 from xueliang.gb28181 import PtzCommand
 
@@ -57,7 +57,9 @@ def ptz_command(action: PtzAction, speed: int) -> PtzCommand:
 
 
 @router.post("/channels/{gb_id}/ptz")
-async def control_ptz(context: ContextDep, session: SessionDep, gb_id: str, body: PtzBody) -> dict[str, Any]:
+async def control_ptz(
+    principal: CanPtz, context: ContextDep, session: SessionDep, gb_id: str, body: PtzBody
+) -> dict[str, Any]:
     """Send one PTZ command; 409 for a camera without PTZ or without a GB/T 28181 device,
     404 for an unknown channel, 503 when its device is not registered now."""
     row = (

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from xueliang.api.deps import SessionDep
+from xueliang.api.deps import CanView, SessionDep
 from xueliang.api.schemas import OrganizationPublic, RegionPublic
 from xueliang.catalog import Organization, Region
 
@@ -15,7 +15,7 @@ router = APIRouter(tags=["directory"])
 
 
 @router.get("/regions")
-async def list_regions(session: SessionDep) -> dict[str, Any]:
+async def list_regions(principal: CanView, session: SessionDep) -> dict[str, Any]:
     regions = (await session.scalars(select(Region).order_by(Region.civil_code))).all()
     items = [
         RegionPublic(
@@ -31,7 +31,7 @@ async def list_regions(session: SessionDep) -> dict[str, Any]:
 
 
 @router.get("/organizations")
-async def list_organizations(session: SessionDep) -> dict[str, Any]:
+async def list_organizations(principal: CanView, session: SessionDep) -> dict[str, Any]:
     orgs = (await session.scalars(select(Organization).order_by(Organization.path))).all()
     items = [
         OrganizationPublic(id=o.id, code=o.code, name=o.name, kind=o.kind, parent_id=o.parent_id)

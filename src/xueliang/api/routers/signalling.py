@@ -7,13 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
-from xueliang.api.deps import ContextDep
+from xueliang.api.deps import CanView, ContextDep
 
 router = APIRouter(prefix="/signalling", tags=["signalling"])
 
 
 @router.get("")
-async def signalling_state(context: ContextDep) -> dict[str, Any]:
+async def signalling_state(principal: CanView, context: ContextDep) -> dict[str, Any]:
     server = context.signalling
     if server is None:
         raise HTTPException(503, "signalling is not running")

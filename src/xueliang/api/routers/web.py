@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from xueliang.api.deps import SettingsDep
+from xueliang.api.deps import CanView, SettingsDep
 from xueliang.insight import Targets
 from xueliang.insight.rates import CHINA_EXTENT
 
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/web", tags=["web"])
 
 
 @router.get("/config")
-async def web_config(settings: SettingsDep) -> dict[str, Any]:
+async def web_config(principal: CanView, settings: SettingsDep) -> dict[str, Any]:
     """Base map (tile URL template, its coordinate system, the deployment area), the
     indicator targets per point class, and the point classes and zone reports use."""
     targets = Targets()

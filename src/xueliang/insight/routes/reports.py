@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
 
-from xueliang.api.deps import SessionDep, SettingsDep
+from xueliang.api.deps import CanExport, SessionDep, SettingsDep
 from xueliang.db import utcnow
 from xueliang.insight.indicators import UnknownScope
 from xueliang.insight.periods import ReportKind, default_report_date
@@ -20,6 +20,7 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 
 @router.get("/{kind}", response_class=Response)
 async def get_report(
+    principal: CanExport,
     session: SessionDep,
     settings: SettingsDep,
     kind: ReportKind,

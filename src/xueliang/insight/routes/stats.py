@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from xueliang.api.deps import SessionDep, SettingsDep
+from xueliang.api.deps import CanView, SessionDep, SettingsDep
 from xueliang.catalog import ChannelSource
 from xueliang.db import utcnow
 from xueliang.insight.indicators import breakdown, summary, trend
@@ -35,6 +35,7 @@ class GroupBy(StrEnum):
 
 @router.get("/summary")
 async def stats_summary(
+    principal: CanView,
     session: SessionDep,
     settings: SettingsDep,
     region: RegionQ = None,
@@ -54,6 +55,7 @@ async def stats_summary(
 
 @router.get("/breakdown")
 async def stats_breakdown(
+    principal: CanView,
     session: SessionDep,
     settings: SettingsDep,
     group_by: GroupBy = GroupBy.REGION,
@@ -85,6 +87,7 @@ async def stats_breakdown(
 
 @router.get("/trend")
 async def stats_trend(
+    principal: CanView,
     session: SessionDep,
     settings: SettingsDep,
     days: Annotated[int, Query(ge=1, le=366, description="Number of local days (7 or 30 for charts)")] = 7,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from xueliang.api.deps import SessionDep
+from xueliang.api.deps import CanManageCatalog, CanView, SessionDep
 from xueliang.db import utcnow
 from xueliang.insight.routes.common import REGION_PATTERN, scope_for
 from xueliang.insight.workorders import (
@@ -42,6 +42,7 @@ class CloseBody(BaseModel):
 
 @router.get("")
 async def list_orders(
+    principal: CanView,
     session: SessionDep,
     status: Annotated[str | None, Query(pattern="^(open|assigned|closed|active)$")] = None,
     overdue: bool | None = None,
@@ -71,7 +72,7 @@ async def list_orders(
 
 
 @router.get("/{order_id}")
-async def get_order(session: SessionDep, order_id: int) -> dict[str, Any]:
+async def get_order(principal: CanView, session: SessionDep, order_id: int) -> dict[str, Any]:
     """One order with its full history (``events``, oldest first)."""
     try:
         return await get_work_order(session, order_id, now=utcnow())
@@ -94,7 +95,9 @@ async def _act(session: SessionDep, order_id: int, action: Any) -> dict[str, Any
 
 
 @router.post("/{order_id}/assign")
-async def assign_order(session: SessionDep, order_id: int, body: AssignBody) -> dict[str, Any]:
+async def assign_order(
+    principal: CanManageCatalog, session: SessionDep, order_id: int, body: AssignBody
+) -> dict[str, Any]:
     return await _act(
         session,
         order_id,
@@ -105,7 +108,9 @@ async def assign_order(session: SessionDep, order_id: int, body: AssignBody) -> 
 
 
 @router.post("/{order_id}/comments")
-async def comment_order(session: SessionDep, order_id: int, body: CommentBody) -> dict[str, Any]:
+async def comment_order(
+    principal: CanView, session: SessionDep, order_id: int, body: CommentBody
+) -> dict[str, Any]:
     return await _act(
         session,
         order_id,
@@ -114,7 +119,9 @@ async def comment_order(session: SessionDep, order_id: int, body: CommentBody) -
 
 
 @router.post("/{order_id}/close")
-async def close_order(session: SessionDep, order_id: int, body: CloseBody) -> dict[str, Any]:
+async def close_order(
+    principal: CanManageCatalog, session: SessionDep, order_id: int, body: CloseBody
+) -> dict[str, Any]:
     """Close by hand with a reason (recovered faults close themselves once verified)."""
     return await _act(
         session,

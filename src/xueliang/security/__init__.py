@@ -1,0 +1,56 @@
+"""The security plane (安全): identity, authorisation and audit.
+
+Local accounts (Argon2 hashes, password policy, lockout, optional TOTP), short-lived access
+tokens bound to revocable sessions, built-in roles granting actions over channel scopes, and
+the guards every API route declares.
+"""
+
+from xueliang.security.accounts import AccountError, create_user, find_user, load_rules, set_password
+from xueliang.security.authority import AuthError, Authority, TokenPair, login_lockout
+from xueliang.security.dependencies import AUTHENTICATED, assert_protected, public, require
+from xueliang.security.grants import Rule, channel_clause, rules_allow
+from xueliang.security.models import AccessGrant, AuditRecord, AuthSession, User
+from xueliang.security.passwords import (
+    PasswordRejected,
+    check_password_policy,
+    hash_password,
+    verify_password,
+)
+from xueliang.security.permissions import ROLES, Action, actions_of
+from xueliang.security.principal import Principal, may
+from xueliang.security.totp import new_totp_secret, provisioning_uri, verify_totp
+
+__all__ = [
+    "AUTHENTICATED",
+    "ROLES",
+    "AccessGrant",
+    "AccountError",
+    "Action",
+    "AuditRecord",
+    "AuthError",
+    "AuthSession",
+    "Authority",
+    "PasswordRejected",
+    "Principal",
+    "Rule",
+    "TokenPair",
+    "User",
+    "actions_of",
+    "assert_protected",
+    "channel_clause",
+    "check_password_policy",
+    "create_user",
+    "find_user",
+    "hash_password",
+    "load_rules",
+    "login_lockout",
+    "may",
+    "new_totp_secret",
+    "provisioning_uri",
+    "public",
+    "require",
+    "rules_allow",
+    "set_password",
+    "verify_password",
+    "verify_totp",
+]
