@@ -55,12 +55,21 @@ async def test_login_in_words_then_in(anonymous_tab: Tab, web_city: WebCity) -> 
     await page.keyboard.press("Enter")
     await page.wait_for_url(re.compile(r"/dashboard$"))  # back where the user was going
     assert await page.inner_text("[data-testid=user]") == ADMIN
-    token = await page.evaluate("JSON.parse(localStorage.getItem('xueliang.tokens')).access_token")
-    await page.evaluate("localStorage.setItem('xueliang.tokens', JSON.stringify({access_token: 'x', "
-                        "refresh_token: 'y', expires_at: 0}))")  # fmt: skip
-    await page.goto(web_city.base + "/channels")  # a token the platform refuses, and no refresh
+    stored = "() => JSON.parse(localStorage.getItem('xueliang.tokens'))"
+    first = await page.evaluate(stored)
+    await page.evaluate(  # an access token the platform refuses, with a good refresh token
+        "(t) => localStorage.setItem('xueliang.tokens', JSON.stringify({...t, access_token: 'x'}))", first
+    )
+    await page.goto(web_city.base + "/channels")
+    await page.locator("[data-testid=channel-table] tbody tr").first.wait_for()  # refreshed, not sent away
+    second = await page.evaluate(stored)
+    assert second["access_token"] not in ("x", first["access_token"])
+    assert second["refresh_token"] != first["refresh_token"]  # it rotates
+    await page.evaluate(
+        "(t) => localStorage.setItem('xueliang.tokens', JSON.stringify({...t, access_token: 'x'}))", first
+    )  # refused again, and the old refresh token is spent: back to the login page
+    await page.goto(web_city.base + "/channels")
     await page.wait_for_url(re.compile(r"/login\?next="))
-    assert token
     await page.get_by_role("button", name="登录").wait_for()
     await sign_in(page, web_city.base)
     await page.get_by_role("button", name="退出登录").click()
