@@ -230,3 +230,17 @@ async def test_readable_on_a_laptop_and_a_wall_display(  # type: ignore[no-untyp
     )
     assert sizes["root"] == root and sizes["kpi"] >= 1.9 * root - 0.5
     assert sizes["overflow"] <= 0, f"the page scrolls sideways at {width}×{height}"
+
+
+async def test_work_order_assigned_from_its_page(tab: Tab, web_city: WebCity) -> None:
+    page = tab.page
+    order = web_city.get("/workorders", status="open", page_size=1)["items"][0]
+    await open_app(tab, web_city, f"/workorders?open={order['id']}")
+    drawer = page.locator(".n-drawer")
+    await drawer.get_by_text(f"#{order['id']}").first.wait_for()
+    await drawer.get_by_role("textbox", name="处理人").fill("维修一班")
+    await drawer.get_by_role("button", name="派单").click()
+    await drawer.get_by_text("维修一班").last.wait_for()
+    stored = web_city.get(f"/workorders/{order['id']}")
+    assert stored["status"] == "assigned" and stored["assignee"] == "维修一班"
+    assert stored["events"][-1]["actor"] == ADMIN  # the signed-in user, not a default name
