@@ -140,6 +140,10 @@ async def test_rtsp_probe_writes_online_intervals(sessions):
         async with sessions() as session:
             rows = dict((await session.execute(select(Channel.id, Channel.status))).all())
         assert rows[ids[channel_gb(1)]] == "online" and rows[ids[channel_gb(2)]] == "offline"
+        # between full probes, only cameras that are not online are asked again
+        scheduler._fleet_at = None
+        await scheduler._refresh_fleet(NOW)
+        assert await scheduler.probe_rtsp_fleet(NOW, offline_only=True) == {ids[channel_gb(2)]: "offline"}
     finally:
         server.close()
         await inspector.close()

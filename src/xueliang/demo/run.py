@@ -32,7 +32,7 @@ from xueliang.demo.seed import seed_city
 from xueliang.migrate import upgrade_async
 from xueliang.platform import run_platform
 from xueliang.security import create_user, find_user, set_password
-from xueliang.sim import Fault, FaultSpec, VideoFaultSpec
+from xueliang.sim import Fault, FaultSpec, VideoFaultSpec, parse_platform
 from xueliang.sim.media import channel_serial
 
 __all__ = ["DemoCity", "run_demo"]
@@ -121,10 +121,11 @@ async def run_demo(settings: Settings, *, channels: int, fresh: bool, rtsp: str)
             login = await demo_login(session, settings)
     finally:
         await context.close()
-    children = [start_sim(settings, city, "cameras")]  # up before the first RTSP probe
+    children = [start_sim(settings, city, "cameras")]
     started: asyncio.Future[PlatformContext] = asyncio.get_running_loop().create_future()
-    platform = asyncio.create_task(run_platform(settings, started.set_result))
     try:
+        await listening(city.rtsp, children[0])  # before the platform's first RTSP probe
+        platform = asyncio.create_task(run_platform(settings, started.set_result))
         await asyncio.wait({started, platform}, return_when=asyncio.FIRST_COMPLETED)
         if platform.done():
             platform.result()  # it failed to start: say why
@@ -146,6 +147,23 @@ async def run_demo(settings: Settings, *, channels: int, fresh: bool, rtsp: str)
                 child.wait(timeout=10)
             if child.poll() is None:
                 child.kill()
+
+
+async def listening(address: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Wait until ``address`` accepts TCP connections (``process`` is what should listen)."""
+    host, port = parse_platform(address)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            if process.poll() is not None or loop.time() > deadline:
+                raise SystemExit(f"demo: the simulated RTSP cameras did not start on {address}") from None
+            await asyncio.sleep(0.2)
+        else:
+            writer.close()
+            return
 
 
 async def demo_login(session: AsyncSession, settings: Settings) -> tuple[str, str]:

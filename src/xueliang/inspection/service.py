@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -226,6 +226,7 @@ class InspectionScheduler:
         self._fleet: dict[int, Any] = {}
         self._fleet_at: datetime | None = None
         self._probed_at: datetime | None = None
+        self._offline_probed_at = datetime.min.replace(tzinfo=UTC)
         self._pruned_at: datetime | None = None
 
     def request(self, channel_id: int) -> None:
@@ -310,8 +311,13 @@ class InspectionScheduler:
     async def _maintenance(self, now: datetime) -> None:
         cfg = self.config
         if cfg.probe_interval and (self._probed_at is None or now - self._probed_at >= cfg.probe_interval):
-            self._probed_at = now
+            self._probed_at = self._offline_probed_at = now
             asyncio.create_task(self.probe_rtsp_fleet(now))  # noqa: RUF006 - bounded by its own timeout
+        elif cfg.probe_interval and now - self._offline_probed_at >= min(
+            cfg.fleet_refresh, cfg.probe_interval
+        ):
+            self._offline_probed_at = now  # a camera that is down is asked again sooner
+            asyncio.create_task(self.probe_rtsp_fleet(now, offline_only=True))  # noqa: RUF006
         if self._pruned_at is None or now - self._pruned_at >= timedelta(hours=1):
             self._pruned_at = now
             async with self.sessions() as session, session.begin():
@@ -319,11 +325,17 @@ class InspectionScheduler:
                     session, now, keep_days=cfg.keep_days, thumbnails_days=cfg.thumbnails_days
                 )
 
-    async def probe_rtsp_fleet(self, now: datetime | None = None) -> dict[int, str]:
-        """Probe every RTSP channel once and record its ``online`` state."""
+    async def probe_rtsp_fleet(
+        self, now: datetime | None = None, *, offline_only: bool = False
+    ) -> dict[int, str]:
+        """Probe every RTSP channel (or those not online) once and record its ``online`` state."""
         at = now or self.clock()
         cfg = self.config
-        targets = [e.target for e in self._fleet.values() if e.target.stream_url]
+        targets = [
+            e.target
+            for e in self._fleet.values()
+            if e.target.stream_url and not (offline_only and e.status == "online")
+        ]
         limit = asyncio.Semaphore(cfg.probe_concurrency)
 
         async def one(target: StreamTarget) -> tuple[int, str]:
