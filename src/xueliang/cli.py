@@ -115,6 +115,13 @@ def serve(
         float | None,
         typer.Option(help="Seconds an unwatched upstream stays open [XUELIANG_LIVE_IDLE_TIMEOUT]."),
     ] = None,
+    cascade_poll_interval: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds between checks of what upper platforms see; changes are notified "
+            "[XUELIANG_CASCADE_POLL_INTERVAL] (10)."
+        ),
+    ] = None,
 ) -> None:
     """Run the platform: HTTP API and web on --http, SIP on --sip, data in --data-dir."""
     from xueliang.platform import run_platform
@@ -138,6 +145,7 @@ def serve(
         media_ports=media_ports,
         media_transport=media_transport,
         live_idle_timeout=live_idle_timeout,
+        cascade_poll_interval=cascade_poll_interval,
         area=area,
         inspection_interval=inspection_interval,
         inspection_concurrency=inspection_concurrency,

@@ -11,6 +11,7 @@ from xueliang.config import Settings
 from xueliang.db import create_engine, session_factory
 
 if TYPE_CHECKING:
+    from xueliang.cascade import CascadeService
     from xueliang.gb28181.server import SignallingServer
     from xueliang.media import MediaHub
 
@@ -24,6 +25,7 @@ class PlatformContext:
     sessions: async_sessionmaker[AsyncSession]
     signalling: SignallingServer | None = None
     media: MediaHub | None = None
+    cascade: CascadeService | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> PlatformContext:

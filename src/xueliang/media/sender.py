@@ -5,9 +5,10 @@ continuous timestamps and sequence numbers.
 
 :class:`PsRtpPacer` is the pure part (frames -> timed packets); :class:`PsRtpSender` is the
 asyncio adapter for clips; :class:`PsRtpForwarder` sends live frames as they come (a cascade
-relaying a channel to its upper platform). :class:`MediaLink` is their transport. Transports are named from the platform's SDP offer, which is what a device
-reads: ``UDP``; ``TCP-passive`` (the platform listens, so the sender connects);
-``TCP-active`` (the platform connects, so the sender listens).
+relaying a channel to its upper platform); :class:`MediaLink` is their transport. Transports
+are named from the platform's SDP offer, which is what a device reads: ``UDP``;
+``TCP-passive`` (the platform listens, so the sender connects); ``TCP-active`` (the platform
+connects, so the sender listens).
 """
 
 from __future__ import annotations
