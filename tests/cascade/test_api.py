@@ -139,3 +139,9 @@ async def test_downlinks_and_their_repaired_tree(client, lower):
         walk(root)
     assert len(seen) == len(set(seen)) == 8  # every node and channel exactly once
     assert (await client.get("/cascade/downlinks/34999999992000000001/tree")).status_code == 404
+    regions = (await client.get("/regions")).json()["items"]
+    assert [(r["civil_code"], r["name"], r["parent_code"]) for r in regions] == [
+        ("34", "安徽省", None),
+        ("3402", "芜湖市", "34"),
+        ("340223", "南陵县", "3402"),
+    ]

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from xueliang.catalog.availability import record_states
 from xueliang.catalog.directory import device_kind_for
-from xueliang.catalog.models import Channel, ChannelStatus, Device, DirectoryNode
-from xueliang.gbcode import DeviceCategory, GbCodeError, is_civil_code, parse_gb_id
+from xueliang.catalog.models import Channel, ChannelStatus, Device, DirectoryNode, Region
+from xueliang.gbcode import DeviceCategory, GbCodeError, civil_code_ancestors, is_civil_code, parse_gb_id
 
 __all__ = [
     "CatalogEntry",
@@ -229,6 +229,7 @@ async def apply_catalogs(
             {d.gb_id: d for d in (await session.scalars(select(Device).where(Device.gb_id.in_(chunk))))}
         )
     channels: dict[str, tuple[Device, CatalogEntry]] = {}
+    regions: dict[str, str] = {}
     for device_gb_id, entries in catalogs:
         device = devices.get(device_gb_id)
         if device is None:
@@ -249,6 +250,8 @@ async def apply_catalogs(
                 continue
             channels[entry.gb_id] = (device, entry)
         outcome.nodes += await _upsert_nodes(session, device.id, nodes)
+        regions.update({gb: e.name for gb, e in nodes.items() if e.node_kind == "region"})
+    await _ensure_regions(session, regions)
     existing: dict[str, tuple[int, dict[str, Any]]] = {}
     curated_columns = [getattr(Channel, name) for name in CURATED]
     for chunk in _chunks(list(channels)):
@@ -359,6 +362,30 @@ async def _upsert_nodes(session: AsyncSession, device_id: int, nodes: dict[str, 
         ],
     )
     return len(nodes)
+
+
+async def _ensure_regions(session: AsyncSession, names: dict[str, str]) -> None:
+    """Administrative divisions a device or lower platform reports become regions of the
+    directory when they are not yet (with their ancestors), so their channels can be counted
+    and reported by region. Existing regions are never renamed: the directory's names win."""
+    wanted = {a for code in names for a in (*civil_code_ancestors(code), code)}
+    if not wanted:
+        return
+    known = set((await session.scalars(select(Region.civil_code).where(Region.civil_code.in_(wanted)))).all())
+    missing = sorted(wanted - known, key=lambda code: (len(code), code))
+    if missing:
+        await session.execute(
+            insert(Region),
+            [
+                {
+                    "civil_code": code,
+                    "name": (names.get(code) or code)[:100],
+                    "parent_code": code[:-2] if len(code) > 2 else None,
+                    "level": len(code) // 2,
+                }
+                for code in missing
+            ],
+        )
 
 
 async def set_reported_status(
