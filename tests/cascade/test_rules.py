@@ -27,10 +27,10 @@ def test_upper_ids_and_collisions():
     mapped = "34000000001320000001"
     policy = SharePolicy(channels=frozenset({A.gb_id, C.gb_id}), id_map={A.gb_id: mapped})
     assert policy.upper_id(A.gb_id) == mapped and policy.upper_id(C.gb_id) == C.gb_id
-    assert policy.select([A, B, C]) == {mapped: A.gb_id, C.gb_id: C.gb_id}
+    assert policy.select([A, B, C]) == ({mapped: A.gb_id, C.gb_id: C.gb_id}, 0)
     # a mapped ID equal to another shared channel's own ID: the mapped channel keeps it
     clash = SharePolicy(channels=frozenset({A.gb_id, C.gb_id}), id_map={A.gb_id: C.gb_id})
-    assert clash.select([C, A]) == {C.gb_id: A.gb_id}
+    assert clash.select([C, A]) == ({C.gb_id: A.gb_id}, 1)
 
 
 @pytest.mark.parametrize(

@@ -24,12 +24,15 @@ from xueliang.gbcode import civil_code_ancestors, is_civil_code
 
 __all__ = [
     "BUSINESS_GROUP_NAME",
+    "CatalogNodes",
     "OrgNode",
     "SharedChannel",
     "business_group_id",
     "catalog_changes",
     "catalog_items",
+    "catalog_nodes",
     "catalog_parts",
+    "channel_item",
     "notify_parts",
     "part_size",
     "virtual_org_id",
@@ -91,16 +94,44 @@ def catalog_items(
 ) -> list[CatalogItem]:
     """Nodes first (regions from the top, the business group, organisations parents first),
     then the channels by upper ID. ``regions`` names civil codes; ``organizations`` by code."""
+    shared = sorted(channels, key=lambda c: c.upper_id)
+    nodes = catalog_nodes(
+        ((c.civil_code, c.organization) for c in shared),
+        platform_id=platform_id,
+        regions=regions,
+        organizations=organizations,
+    )
+    return nodes.items + [
+        channel_item(c, platform_id=platform_id, org_node=nodes.org_ids.get(c.organization or ""))
+        for c in shared
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogNodes:
+    """The directory nodes above a set of channels, and each organisation's node ID."""
+
+    items: list[CatalogItem]
+    org_ids: dict[str, str]
+
+
+def catalog_nodes(
+    places: Iterable[tuple[str, str | None]],
+    *,
+    platform_id: str,
+    regions: Mapping[str, str] | None = None,
+    organizations: Mapping[str, OrgNode] | None = None,
+) -> CatalogNodes:
+    """The nodes for channels at ``places`` (civil code, organisation code or None)."""
     regions = regions or {}
     organizations = organizations or {}
-    shared = sorted(channels, key=lambda c: c.upper_id)
     codes: set[str] = set()
     used_orgs: dict[str, OrgNode] = {}
-    for channel in shared:
-        if is_civil_code(channel.civil_code):
-            codes.update(civil_code_ancestors(channel.civil_code))
-            codes.add(channel.civil_code)
-        code = channel.organization
+    for civil_code, organization in set(places):
+        if is_civil_code(civil_code):
+            codes.update(civil_code_ancestors(civil_code))
+            codes.add(civil_code)
+        code = organization
         seen: set[str] = set()
         while code is not None and code in organizations and code not in seen:  # a loop ends here
             seen.add(code)
@@ -125,31 +156,31 @@ def catalog_items(
                     parental=1,
                 )
             )
-    for channel in shared:
-        org_id = org_ids.get(channel.organization or "")
-        civil = channel.civil_code if is_civil_code(channel.civil_code) else None
-        items.append(
-            CatalogItem(
-                device_id=channel.upper_id,
-                name=channel.name or channel.upper_id,
-                manufacturer=channel.manufacturer or None,
-                model=channel.model or None,
-                owner="Owner",
-                civil_code=civil,
-                address=channel.address or None,
-                parental=0,
-                parent_id=org_id or civil or platform_id,
-                safety_way=0,
-                register_way=1,
-                secrecy=0,
-                status="ON" if channel.online else "OFF",
-                longitude=channel.longitude,
-                latitude=channel.latitude,
-                business_group_id=group if org_id else None,
-                ptz_type=channel.ptz_type,
-            )
-        )
-    return items
+    return CatalogNodes(items, org_ids)
+
+
+def channel_item(channel: SharedChannel, *, platform_id: str, org_node: str | None) -> CatalogItem:
+    """A channel's catalog item: under its organisation's node (``org_node``), else its civil code."""
+    civil = channel.civil_code if is_civil_code(channel.civil_code) else None
+    return CatalogItem(
+        device_id=channel.upper_id,
+        name=channel.name or channel.upper_id,
+        manufacturer=channel.manufacturer or None,
+        model=channel.model or None,
+        owner="Owner",
+        civil_code=civil,
+        address=channel.address or None,
+        parental=0,
+        parent_id=org_node or civil or platform_id,
+        safety_way=0,
+        register_way=1,
+        secrecy=0,
+        status="ON" if channel.online else "OFF",
+        longitude=channel.longitude,
+        latitude=channel.latitude,
+        business_group_id=business_group_id(platform_id) if org_node else None,
+        ptz_type=channel.ptz_type,
+    )
 
 
 def _by_level(code: str) -> tuple[int, str]:
@@ -206,6 +237,8 @@ def catalog_changes(before: Sequence[CatalogItem], after: Sequence[CatalogItem])
     changes: list[CatalogItem] = []
     for gb_id, item in new.items():
         previous = old.get(gb_id)
+        if previous is item:  # unchanged (items are reused from one look to the next)
+            continue
         if previous is None:
             changes.append(dataclasses.replace(item, event="ADD"))
         elif previous != item:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -297,7 +298,8 @@ async def uplink_catalog(session: SessionDep, context: ContextDep, sip_id: str) 
     """The catalog this upper platform gets now: directory nodes, then channels."""
     uplink = await _uplink(session, sip_id)
     listed = (await session.scalars(select(UplinkChannel).where(UplinkChannel.uplink_id == uplink.id))).all()
-    view = share(
+    view = await asyncio.to_thread(
+        share,
         await load_directory(session),
         policy_of(uplink, listed),
         platform_id=uplink.local_id or context.settings.sip_id,

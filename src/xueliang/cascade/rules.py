@@ -84,15 +84,18 @@ class SharePolicy:
         """The ID the upper platform knows the channel by."""
         return self.id_map.get(gb_id, gb_id)
 
-    def select(self, channels: Iterable[ChannelFacts]) -> dict[str, str]:
-        """The shared channels as ``{upper ID: GB ID}``. An upper ID claimed twice (a mapped
-        ID equal to another shared channel's own) goes to the mapped channel."""
+    def select(self, channels: Iterable[ChannelFacts]) -> tuple[dict[str, str], int]:
+        """The shared channels as ``{upper ID: GB ID}``, and how many shared channels were
+        left out: an upper ID claimed twice (a mapped ID equal to another shared channel's
+        own) goes to the mapped channel."""
         chosen: dict[str, str] = {}
+        shared = 0
         for channel in channels:
             if not self.shares(channel):
                 continue
+            shared += 1
             upper = self.upper_id(channel.gb_id)
             holder = chosen.get(upper)
             if holder is None or (holder not in self.id_map and channel.gb_id in self.id_map):
                 chosen[upper] = channel.gb_id
-        return chosen
+        return chosen, shared - len(chosen)

@@ -29,8 +29,9 @@ from xueliang import __version__
 from xueliang.cascade.catalog import catalog_changes, catalog_parts, notify_parts
 from xueliang.cascade.offer import OfferRejected, invited_channel, read_offer
 from xueliang.cascade.relay import LiveRelay, RelayMedia
+from xueliang.cascade.rules import SharePolicy
 from xueliang.cascade.share import DirectorySnapshot, SharedView, share
-from xueliang.cascade.store import UplinkConfig, load_directory, load_uplinks
+from xueliang.cascade.store import UplinkConfig, directory_mark, load_directory, load_uplinks
 from xueliang.cascade.uplink import LinkStatus, UplinkLink
 from xueliang.gb28181.errors import ManscdpError, SipError, UnknownCommandError
 from xueliang.gb28181.events import RequestCancelled, RequestReceived
@@ -56,6 +57,24 @@ if TYPE_CHECKING:
 __all__ = ["CascadeService", "UpperPeer"]
 
 log = logging.getLogger(__name__)
+
+FULL_LOOK_EVERY = 30  # looks: even when the directory's mark is unchanged (a renamed region...)
+
+
+def _share_all(
+    snapshot: DirectorySnapshot,
+    policies: dict[str, tuple[SharePolicy, str]],
+    previous: dict[str, SharedView | None],
+) -> tuple[dict[str, SharedView], dict[str, list[CatalogItem]]]:
+    """Each upper platform's view and what changed since the last one (none the first time)."""
+    views: dict[str, SharedView] = {}
+    changes: dict[str, list[CatalogItem]] = {}
+    for sip_id, (policy, local_id) in policies.items():
+        before = previous.get(sip_id)
+        views[sip_id] = view = share(snapshot, policy, platform_id=local_id, previous=before)
+        if before is not None:
+            changes[sip_id] = catalog_changes(before.items, view.items)
+    return views, changes
 
 
 class UpperPeer:
@@ -340,6 +359,9 @@ class CascadeService:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
+        self._mark: tuple[Any, ...] | None = None
+        self._snapshot: DirectorySnapshot | None = None
+        self._looks = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -376,7 +398,7 @@ class CascadeService:
                     peer = self.peers[sip_id] = UpperPeer(self, link)
                     self.server.peers[sip_id] = peer
                     link.start()
-            await self._poll_once(notify=True)
+            await self._poll_once(notify=True, force=True)
 
     async def _drop(self, sip_id: str) -> None:
         link = self.links.pop(sip_id)
@@ -404,7 +426,7 @@ class CascadeService:
     async def fresh_view(self, config: UplinkConfig) -> SharedView:
         async with self.sessions() as session:
             snapshot = await load_directory(session)
-        return share(snapshot, config.policy, platform_id=config.local_id)
+        return await asyncio.to_thread(share, snapshot, config.policy, platform_id=config.local_id)
 
     # ------------------------------------------------------------------ catalog notifications
 
@@ -420,30 +442,42 @@ class CascadeService:
             except Exception:  # the next round tries again
                 log.exception("cascade: reading the directory for the upper platforms failed")
 
-    async def _poll_once(self, *, notify: bool) -> None:
-        if not self.links:
+    async def _poll_once(self, *, notify: bool, force: bool = False) -> None:
+        links = {
+            sip_id: link
+            for sip_id, link in self.links.items()
+            if link.config.enabled
+            and (sip_id not in self._notifying or self._notifying[sip_id].done())  # else: next round
+        }
+        if not links:
             return
+        self._looks += 1
+        force = (
+            force or self._looks % FULL_LOOK_EVERY == 0 or any(sip_id not in self._views for sip_id in links)
+        )
         async with self.sessions() as session:
-            snapshot: DirectorySnapshot = await load_directory(session)
-        for sip_id, link in self.links.items():
-            running = self._notifying.get(sip_id)
-            if running is not None and not running.done():
-                continue  # the last changes are still on their way: diff again next round
-            view = share(snapshot, link.config.policy, platform_id=link.config.local_id)
+            mark = await directory_mark(session)
+            if mark == self._mark and not force:
+                return  # nothing changed since the last look
+            snapshot = await load_directory(session, self._snapshot)
+        self._mark, self._snapshot = mark, snapshot
+        policies = {sip_id: (link.config.policy, link.config.local_id) for sip_id, link in links.items()}
+        previous: dict[str, SharedView | None] = {sip_id: self._views.get(sip_id) for sip_id in links}
+        views, changes = await asyncio.to_thread(_share_all, snapshot, policies, previous)
+        for sip_id, view in views.items():
+            link = links[sip_id]
             if view.hidden:
                 log.warning(
                     "cascade: %d channels shared with %s are left out: their upper ID is mapped to another",
                     view.hidden,
                     sip_id,
                 )
-            before = self._views.get(sip_id)
+            if self.links.get(sip_id) is not link:
+                continue  # dropped meanwhile
             self._views[sip_id] = view
-            if before is None or not notify or not link.registered:
-                continue
-            changes = catalog_changes(before.items, view.items)
-            if changes:
+            if notify and link.registered and changes.get(sip_id):
                 self._notifying[sip_id] = asyncio.get_running_loop().create_task(
-                    self._notify(link, changes), name=f"cascade-notify-{sip_id}"
+                    self._notify(link, changes[sip_id]), name=f"cascade-notify-{sip_id}"
                 )
 
     async def _notify(self, link: UplinkLink, changes: list[CatalogItem]) -> None:

@@ -4,8 +4,9 @@ knows them by, and the catalog items presenting them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from xueliang.cascade.catalog import OrgNode, SharedChannel, catalog_items
+from xueliang.cascade.catalog import OrgNode, SharedChannel, catalog_nodes, channel_item
 from xueliang.cascade.rules import ChannelFacts, SharePolicy
 from xueliang.gb28181.manscdp import CatalogItem
 
@@ -40,40 +41,63 @@ class DirectorySnapshot:
     channels: dict[str, DirectoryRow] = field(default_factory=dict)
     regions: dict[str, str] = field(default_factory=dict)
     organizations: dict[str, OrgNode] = field(default_factory=dict)
+    raw: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # the rows read, for reuse
+    org_rows: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
 class SharedView:
     """``channels`` by upper ID; ``items`` the catalog; ``hidden`` channels shared by the
-    rules but left out because their upper ID is taken by a mapped channel."""
+    rules but left out because their upper ID is taken by a mapped channel. ``made`` keeps
+    each channel's item with the row and node it was made from, for reuse next time."""
 
     channels: dict[str, DirectoryRow]
     items: list[CatalogItem]
     hidden: int = 0
+    made: dict[str, tuple[DirectoryRow, str | None, CatalogItem]] = field(default_factory=dict)
 
 
-def share(snapshot: DirectorySnapshot, policy: SharePolicy, *, platform_id: str) -> SharedView:
+def share(
+    snapshot: DirectorySnapshot, policy: SharePolicy, *, platform_id: str, previous: SharedView | None = None
+) -> SharedView:
+    """What the upper platform sees. Items of channels whose row and node are the same
+    objects as in ``previous`` are reused, not rebuilt (a city's worth is rebuilt in
+    hundreds of milliseconds; this keeps a look at an unchanged directory cheap)."""
     rows = snapshot.channels
-    chosen = policy.select(row.facts for row in rows.values())
-    wanted = sum(1 for row in rows.values() if policy.shares(row.facts))
-    channels = {upper: rows[gb_id] for upper, gb_id in chosen.items()}
-    presented = [
-        SharedChannel(
-            upper_id=upper,
-            name=row.name,
-            civil_code=row.facts.civil_code,
-            online=row.online,
-            organization=row.organization,
-            manufacturer=row.manufacturer,
-            model=row.model,
-            address=row.address,
-            longitude=row.longitude,
-            latitude=row.latitude,
-            ptz_type=row.ptz_type,
-        )
-        for upper, row in channels.items()
-    ]
-    items = catalog_items(
-        presented, platform_id=platform_id, regions=snapshot.regions, organizations=snapshot.organizations
+    chosen, hidden = policy.select(row.facts for row in rows.values())
+    channels = {upper: rows[gb_id] for upper, gb_id in sorted(chosen.items())}
+    nodes = catalog_nodes(
+        ((row.facts.civil_code, row.organization) for row in channels.values()),
+        platform_id=platform_id,
+        regions=snapshot.regions,
+        organizations=snapshot.organizations,
     )
-    return SharedView(channels, items, wanted - len(channels))
+    before = previous.made if previous is not None else {}
+    made: dict[str, tuple[DirectoryRow, str | None, CatalogItem]] = {}
+    items = list(nodes.items)
+    for upper, row in channels.items():
+        node = nodes.org_ids.get(row.organization or "")
+        old = before.get(upper)
+        if old is not None and old[0] is row and old[1] == node:
+            item = old[2]
+        else:
+            item = channel_item(_presented(upper, row), platform_id=platform_id, org_node=node)
+        made[upper] = (row, node, item)
+        items.append(item)
+    return SharedView(channels, items, hidden, made)
+
+
+def _presented(upper: str, row: DirectoryRow) -> SharedChannel:
+    return SharedChannel(
+        upper_id=upper,
+        name=row.name,
+        civil_code=row.facts.civil_code,
+        online=row.online,
+        organization=row.organization,
+        manufacturer=row.manufacturer,
+        model=row.model,
+        address=row.address,
+        longitude=row.longitude,
+        latitude=row.latitude,
+        ptz_type=row.ptz_type,
+    )

@@ -3,11 +3,12 @@ cascade shares it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -19,10 +20,12 @@ from xueliang.catalog import Channel, ChannelStatus, Device, Organization, Regio
 
 __all__ = [
     "UplinkConfig",
+    "directory_mark",
     "load_directory",
     "load_uplinks",
     "policy_of",
     "replace_listed_channels",
+    "snapshot_of",
 ]
 
 
@@ -100,9 +103,23 @@ async def replace_listed_channels(
     await session.flush()
 
 
-async def load_directory(session: AsyncSession) -> DirectorySnapshot:
-    """Every channel with what sharing and the catalog need, region names, organisations."""
-    snapshot = DirectorySnapshot()
+async def directory_mark(session: AsyncSession) -> tuple[Any, ...]:
+    """A cheap mark that changes when channels are added, removed or changed (their
+    ``updated_at``, which status changes bump too), or organisations or regions come or go."""
+    channels = (await session.execute(select(func.count(Channel.id), func.max(Channel.updated_at)))).one()
+    orgs = await session.scalar(select(func.count(Organization.id)))
+    regions = await session.scalar(select(func.count(Region.civil_code)))
+    return (*channels, orgs, regions)
+
+
+async def load_directory(
+    session: AsyncSession, previous: DirectorySnapshot | None = None
+) -> DirectorySnapshot:
+    """Every channel with what sharing and the catalog need, region names, organisations.
+
+    The rows are read here; turning tens of thousands of them into the snapshot is done on
+    a worker thread, so the event loop (SIP answers) is not held up meanwhile. Rows equal to
+    those of ``previous`` keep their objects (so views built on them can be reused)."""
     orgs = (
         await session.execute(
             select(
@@ -114,6 +131,40 @@ async def load_directory(session: AsyncSession) -> DirectorySnapshot:
             )
         )
     ).all()
+    regions = (await session.execute(select(Region.civil_code, Region.name))).all()
+    device = aliased(Device)
+    rows = (
+        await session.execute(
+            select(
+                Channel.gb_id,
+                Channel.name,
+                Channel.civil_code,
+                Channel.organization_id,
+                Channel.point_class,
+                Channel.status,
+                device.gb_id,
+                Channel.manufacturer,
+                Channel.model,
+                Channel.address,
+                Channel.longitude,
+                Channel.latitude,
+                Channel.ptz_type,
+            ).outerjoin(device, Channel.device_id == device.id)
+        )
+    ).all()
+    return await asyncio.to_thread(snapshot_of, orgs, regions, rows, previous)
+
+
+def snapshot_of(
+    orgs: Sequence[Any],
+    regions: Sequence[Any],
+    rows: Sequence[Any],
+    previous: DirectorySnapshot | None = None,
+) -> DirectorySnapshot:
+    """The snapshot from the rows :func:`load_directory` reads (pure)."""
+    orgs = [tuple(org) for org in orgs]
+    snapshot = DirectorySnapshot(regions={code: name for code, name in regions}, org_rows=orgs)
+    reuse = previous is not None and previous.org_rows == orgs
     code_of = {org_id: code for org_id, code, *_ in orgs}
     ancestry: dict[int, tuple[str, ...]] = {}
     for org_id, code, name, parent_id, path in orgs:
@@ -122,41 +173,13 @@ async def load_directory(session: AsyncSession) -> DirectorySnapshot:
         snapshot.organizations[code] = OrgNode(
             code, name, org_id, code_of.get(parent_id) if parent_id else None
         )
-    for civil_code, name in (await session.execute(select(Region.civil_code, Region.name))).all():
-        snapshot.regions[civil_code] = name
-    device = aliased(Device)
-    rows = await session.execute(
-        select(
-            Channel.gb_id,
-            Channel.name,
-            Channel.civil_code,
-            Channel.organization_id,
-            Channel.point_class,
-            Channel.status,
-            device.gb_id,
-            Channel.manufacturer,
-            Channel.model,
-            Channel.address,
-            Channel.longitude,
-            Channel.latitude,
-            Channel.ptz_type,
-        ).outerjoin(device, Channel.device_id == device.id)
-    )
-    for (
-        gb_id,
-        name,
-        civil,
-        org_id,
-        point_class,
-        status,
-        device_gb,
-        maker,
-        model,
-        address,
-        lon,
-        lat,
-        ptz,
-    ) in rows:
+    for row in rows:
+        raw = tuple(row)
+        gb_id, name, civil, org_id, point_class, status, device_gb, maker, model, address, lon, lat, ptz = raw
+        snapshot.raw[gb_id] = raw
+        if reuse and previous is not None and previous.raw.get(gb_id) == raw:
+            snapshot.channels[gb_id] = previous.channels[gb_id]
+            continue
         snapshot.channels[gb_id] = DirectoryRow(
             facts=ChannelFacts(gb_id, civil or "", ancestry.get(org_id, ()) if org_id else (), point_class),
             name=name,
