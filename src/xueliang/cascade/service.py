@@ -77,6 +77,11 @@ def _share_all(
     return views, changes
 
 
+def _report_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("cascade: %s failed", task.get_name(), exc_info=error)
+
+
 class UpperPeer:
     """Answers one upper platform's requests (a :class:`~xueliang.gb28181.server.Peer`)."""
 
@@ -124,8 +129,7 @@ class UpperPeer:
             return
         handler = self._methods.get(request.method)
         if handler is None:
-            if request.method != "ACK":
-                self._answer(event, 405, headers=(("Allow", ", ".join(self._methods)),))
+            self._answer(event, 405, headers=(("Allow", ", ".join(self._methods)),))
             return
         handler(event)
 
@@ -151,17 +155,27 @@ class UpperPeer:
         task = asyncio.get_running_loop().create_task(work, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_report_failure)
         return task
 
-    async def close(self) -> None:
-        """End every relay (our BYE upward) and pending answer."""
+    async def end_relays(self) -> None:
+        """End every relay: its upstream released, our BYE upward (all at once)."""
         relays = list(self.relays.values())
         self.relays.clear()
         for _, task in relays:
             task.cancel()
         await asyncio.gather(*(task for _, task in relays), return_exceptions=True)
-        for relay, _ in relays:
-            await relay.hang_up()
+        await asyncio.gather(*(relay.hang_up() for relay, _ in relays), return_exceptions=True)
+
+    def on_link_down(self) -> None:
+        """The upper platform is unreachable or refused us: nobody is watching up there."""
+        if self.relays:
+            log.info("cascade: ending %d live views relayed to %s", len(self.relays), self.config.sip_id)
+            self._spawn(self.end_relays(), f"cascade-end-relays-{self.config.sip_id}")
+
+    async def close(self) -> None:
+        """End every relay and pending answer."""
+        await self.end_relays()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -274,6 +288,9 @@ class UpperPeer:
         request = event.request
         if request.to.tag is not None:  # a re-INVITE: nothing to change mid-stream
             self._answer(event, 488, "Not Acceptable Here: re-INVITE is not supported")
+            return
+        if request.contact is None:  # the dialog's remote target (RFC 3261 §12.1.1)
+            self._answer(event, 400, "Bad Request: INVITE without Contact")
             return
         upper_id = invited_channel(request) or ""
         row = self.service.view(self.config.sip_id).channels.get(upper_id)
@@ -397,6 +414,7 @@ class CascadeService:
                 if config.enabled:
                     peer = self.peers[sip_id] = UpperPeer(self, link)
                     self.server.peers[sip_id] = peer
+                    link.on_down = peer.on_link_down
                     link.start()
             await self._poll_once(notify=True, force=True)
 

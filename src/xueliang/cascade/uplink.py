@@ -17,6 +17,7 @@ import logging
 import random
 import secrets
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -81,6 +82,7 @@ class UplinkLink:
         self._lost = asyncio.Event()
         self._registered = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.on_down: Callable[[], None] | None = None  # told when a registered session fails
 
     @property
     def transport(self) -> str:
@@ -190,6 +192,8 @@ class UplinkLink:
         self._registered.set()
 
     def _failed(self, exc: BaseException) -> None:
+        if self.status.state is LinkState.REGISTERED and self.on_down is not None:
+            self.on_down()
         status = self.status
         status.state = LinkState.FAILING
         status.failures += 1
