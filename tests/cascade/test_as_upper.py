@@ -209,7 +209,8 @@ async def test_a_messy_fragmented_catalog_loses_nothing(upper):
         walk(root)
     assert len(seen) == len(set(seen)) == CHANNELS + 8  # every node and channel exactly once
     log = upper.log()
-    assert "repeats 1 item IDs" in log and "loops cut" in log
+    assert "repeats 1 item IDs" in log and "loops cut" in log  # at import, and when the tree is shown
+    assert f"form 2 loop(s); cut at {VA}, {VC}" in log
     channel = upper.get(f"/channels/{channel_id(5)}")
     assert channel["parent_id"] == VD and channel["civil_code"] == "340223"
     # under their region: the divisions it reported are regions here, so they can be reported on

@@ -3,7 +3,6 @@ upper platforms and sharing chosen channels with them, over the signalling and m
 
 Pure cores: :mod:`rules` (which channels, under which IDs), :mod:`catalog` (the directory
 tree presented upward, parts, notifications), :mod:`offer` (an upper platform's INVITE),
-:mod:`tree` (a lower platform's catalog tree rebuilt, loops and gaps repaired),
 :mod:`timing` (back-off, refresh). Adapters: :mod:`uplink` (registration and keepalive),
 :mod:`relay` (live view relayed upward), :mod:`service` (the running cascade),
 :mod:`routes` (``/api/v1/cascade``).
@@ -32,7 +31,6 @@ from xueliang.cascade.service import CascadeService, UpperPeer
 from xueliang.cascade.share import DirectoryRow, DirectorySnapshot, SharedView, share
 from xueliang.cascade.store import UplinkConfig, load_directory, load_uplinks
 from xueliang.cascade.timing import Backoff, refresh_after
-from xueliang.cascade.tree import DirectoryTree, TreeEntry, TreeNode, build_tree
 from xueliang.cascade.uplink import LinkState, LinkStatus, RegistrationError, UplinkLink
 
 __all__ = [
@@ -42,7 +40,6 @@ __all__ = [
     "ChannelFacts",
     "DirectoryRow",
     "DirectorySnapshot",
-    "DirectoryTree",
     "LinkState",
     "LinkStatus",
     "LiveRelay",
@@ -55,15 +52,12 @@ __all__ = [
     "ShareRule",
     "SharedChannel",
     "SharedView",
-    "TreeEntry",
-    "TreeNode",
     "UpperPeer",
     "Uplink",
     "UplinkChannel",
     "UplinkConfig",
     "UplinkLink",
     "answer_sdp",
-    "build_tree",
     "business_group_id",
     "catalog_changes",
     "catalog_items",

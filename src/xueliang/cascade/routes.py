@@ -26,8 +26,16 @@ from xueliang.cascade.models import Uplink, UplinkChannel
 from xueliang.cascade.rules import SharePolicy, ShareRule
 from xueliang.cascade.share import share
 from xueliang.cascade.store import load_directory, policy_of, replace_listed_channels
-from xueliang.cascade.tree import NODE_KINDS, TreeEntry, build_tree
-from xueliang.catalog import Channel, Device, DeviceKind, DirectoryNode, Organization
+from xueliang.catalog import (
+    NODE_KINDS,
+    Channel,
+    Device,
+    DeviceKind,
+    DirectoryNode,
+    Organization,
+    TreeEntry,
+    build_tree,
+)
 from xueliang.gbcode import GbCodeError, parse_gb_id
 
 __all__ = ["router"]

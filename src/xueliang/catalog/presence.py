@@ -3,6 +3,7 @@ going. Hot state lives in the signalling plane; these functions write only the c
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from xueliang.catalog.availability import record_states
 from xueliang.catalog.directory import device_kind_for
 from xueliang.catalog.models import Channel, ChannelStatus, Device, DirectoryNode, Region
+from xueliang.catalog.tree import TreeEntry, build_tree
 from xueliang.gbcode import DeviceCategory, GbCodeError, civil_code_ancestors, is_civil_code, parse_gb_id
 
 __all__ = [
@@ -32,6 +34,8 @@ __all__ = [
     "set_reported_status",
     "update_device_info",
 ]
+
+log = logging.getLogger(__name__)
 
 _CHUNK = 2000
 # Channel facts an operator curates in the directory (import, API); a device's catalog only
@@ -250,6 +254,8 @@ async def apply_catalogs(
                 continue
             channels[entry.gb_id] = (device, entry)
         outcome.nodes += await _upsert_nodes(session, device.id, nodes)
+        if nodes:
+            await _report_loops(session, device)
         regions.update({gb: e.name for gb, e in nodes.items() if e.node_kind == "region"})
     await _ensure_regions(session, regions)
     existing: dict[str, tuple[int, dict[str, Any]]] = {}
@@ -362,6 +368,25 @@ async def _upsert_nodes(session: AsyncSession, device_id: int, nodes: dict[str, 
         ],
     )
     return len(nodes)
+
+
+async def _report_loops(session: AsyncSession, device: Device) -> None:
+    """Log parent loops among a device's tree nodes (stored as reported: nothing is dropped;
+    the tree is cut where it loops when it is rebuilt, see :mod:`xueliang.catalog.tree`)."""
+    rows = await session.execute(
+        select(
+            DirectoryNode.gb_id, DirectoryNode.kind, DirectoryNode.parent_id, DirectoryNode.business_group_id
+        ).where(DirectoryNode.device_id == device.id)
+    )
+    tree = build_tree(TreeEntry(gb, kind=kind or "virtual_org", parent_id=parent, business_group_id=group)
+                      for gb, kind, parent, group in rows)  # fmt: skip
+    if tree.cycles:
+        log.warning(
+            "catalog of %s: the parents of its tree nodes form %d loop(s); cut at %s when the tree is shown",
+            device.gb_id,
+            len(tree.cycles),
+            ", ".join(tree.cycles[:5]),
+        )
 
 
 async def _ensure_regions(session: AsyncSession, names: dict[str, str]) -> None:

@@ -1,6 +1,6 @@
-"""A lower platform's catalog tree, rebuilt from what its catalog said (pure).
+"""A device's or lower platform's catalog tree, rebuilt from what its catalog said (pure).
 
-Lower platforms report directory nodes (civil codes, business groups 215, virtual
+Lower platforms (and NVRs) report directory nodes (civil codes, business groups 215, virtual
 organisations 216) and channels, each with a ``ParentID`` (GB/T 28181-2022 allows a
 ``/``-separated path of ancestors; the last one is the parent). What arrives is not always
 a tree: an ID may come twice, a parent may be missing, parents may form a loop. Nothing is

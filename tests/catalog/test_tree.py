@@ -1,7 +1,7 @@
 """A lower platform's catalog tree rebuilt: repeated IDs, unknown parents and loops repaired,
 nothing dropped."""
 
-from xueliang.cascade import TreeEntry, build_tree
+from xueliang.catalog import TreeEntry, build_tree
 
 BG = "34020000002150000001"
 VA, VB, VC = "34020000002160000001", "34020000002160000002", "34020000002160000003"
