@@ -103,7 +103,11 @@ class LiveRelay:
         return 200
 
     async def run(self) -> None:
-        viewer = self.hub.watch(self.channel_id, codec=None)
+        try:
+            viewer = self.hub.watch(self.channel_id, codec=None)
+        except LiveError as exc:  # the hub is closing
+            self._refuse(480, f"channel {self.channel_id} cannot be opened: {exc}")
+            return
         try:
             try:
                 first = await viewer.get(timeout=self.media.open_timeout)
