@@ -11,7 +11,7 @@ from typing import Any
 
 from tests.sim.stub_platform import AsyncStubPlatform, StubPlatform
 
-from xueliang.gb28181 import Dialog, RequestReceived, SipRequest, SipResponse
+from xueliang.gb28181 import Dialog, RequestReceived, SipRequest, SipResponse, make_cancel
 from xueliang.gb28181.manscdp import Command
 
 
@@ -52,8 +52,11 @@ class FakeUpper(AsyncStubPlatform):
         request = self.query(lower_id, command, to=to)
         return await self.answer_to(request)
 
-    async def invite(self, lower_id: str, channel_id: str, sdp: bytes) -> tuple[SipRequest, SipResponse]:
-        """A live-view INVITE for ``channel_id`` through the lower platform; its final answer."""
+    async def invite(
+        self, lower_id: str, channel_id: str, sdp: bytes, *, cancel: bool = False
+    ) -> tuple[SipRequest, SipResponse]:
+        """A live-view INVITE for ``channel_id`` through the lower platform; its final answer
+        (with ``cancel``, a CANCEL follows at once)."""
         stub = self.stub
         registration = stub.registered[lower_id]
         request = stub.endpoint.make_request(
@@ -68,6 +71,10 @@ class FakeUpper(AsyncStubPlatform):
             content_type="application/sdp",
         )
         stub.endpoint.send_request(request, registration.addr, registration.transport, self.now())
+        if cancel:
+            stub.endpoint.send_request(
+                make_cancel(request), registration.addr, registration.transport, self.now()
+            )
         self.flush()
         return request, await self.answer_to(request)
 

@@ -196,6 +196,11 @@ async def test_queries_live_view_and_ptz_from_the_upper_platform(lower, upper, u
     )
     _, refused = await upper.invite(LOWER, MAPPED, playback.to_bytes())
     assert refused.status == 488
+    _, cancelled = await upper.invite(
+        LOWER, MAPPED, offer("127.0.0.1", 40000, ssrc="0340200009"), cancel=True
+    )
+    assert cancelled.status == 487  # cancelled while the channel was still being opened
+    await upper.until(lambda: "cancelled the live view of" in lower.log(), 10, "the relay given up")
     await watch(upper, MAPPED, "UDP", None)
     await watch(upper, MAPPED, "TCP-passive", "0340200002")
     await watch(upper, MAPPED, "TCP-active", "0340200003")

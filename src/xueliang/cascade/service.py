@@ -134,7 +134,7 @@ class UpperPeer:
         handler(event)
 
     def on_cancel(self, event: RequestCancelled) -> None:
-        entry = self.relays.pop(event.request.call_id, None)
+        entry = self.relays.pop(event.invite.call_id, None)
         if entry is not None:
             log.info("cascade: %s cancelled the live view of %s", self.config.sip_id, entry[0].channel_id)
             entry[1].cancel()

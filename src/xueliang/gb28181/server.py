@@ -383,7 +383,7 @@ class SignallingServer:
             if future is not None and not future.done():
                 future.set_exception(TimeoutError(f"no answer to {event.request.method}"))
         elif isinstance(event, RequestCancelled):
-            peer = self.peers.get(_user(event.request) or "")
+            peer = self.peers.get(_user(event.invite) or "")
             if peer is not None:
                 peer.on_cancel(event)
         elif isinstance(event, MalformedMessage):
