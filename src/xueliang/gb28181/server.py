@@ -364,7 +364,7 @@ class SignallingServer:
 
     def _dispatch(self, event: object, now: float) -> None:
         if isinstance(event, RequestReceived):
-            peer = self.peers.get(_user(event.request) or "")
+            peer = self.peers.get(_user(event.request) or "") if self.peers else None
             if peer is not None:  # an upper platform we are registered to (cascade)
                 peer.on_request(event, now)
                 return
@@ -383,7 +383,7 @@ class SignallingServer:
             if future is not None and not future.done():
                 future.set_exception(TimeoutError(f"no answer to {event.request.method}"))
         elif isinstance(event, RequestCancelled):
-            peer = self.peers.get(_user(event.invite) or "")
+            peer = self.peers.get(_user(event.invite) or "") if self.peers else None
             if peer is not None:
                 peer.on_cancel(event)
         elif isinstance(event, MalformedMessage):
@@ -427,18 +427,6 @@ class SignallingServer:
         self.endpoint.send_response(response, now)
         self._pump(now)
         return response
-
-    def send(self, request: SipRequest, address: Address, transport: str) -> None:
-        """Send a request without waiting for an answer (an ACK)."""
-        now = self.now()
-        self.endpoint.send_request(request, address, transport, now)
-        self._pump(now)
-
-    async def transact(
-        self, request: SipRequest, address: Address, transport: str, timeout: float
-    ) -> SipResponse:
-        """Send a request and return its final response; TimeoutError if none comes."""
-        return await self._transact(request, address, transport, timeout)
 
     # ---------------------------------------------------------------- REGISTER (9.1)
 
@@ -767,7 +755,7 @@ class SignallingServer:
             content_type="application/sdp",
         )
         try:
-            response = await self._transact(request, presence.address, presence.transport, timeout)
+            response = await self.transact(request, presence.address, presence.transport, timeout)
         except TimeoutError:
             raise InviteError(408, f"no answer to the INVITE of {channel_id}") from None
         if response.status >= 300:
@@ -801,11 +789,12 @@ class SignallingServer:
 
     async def _send_bye(self, dialog: Dialog, address: Address, transport: str) -> None:
         bye = dialog.create_request("BYE")
-        await self._transact(bye, address, transport, 5.0)
+        await self.transact(bye, address, transport, 5.0)
 
-    async def _transact(
+    async def transact(
         self, request: SipRequest, address: Address, transport: str, timeout: float
     ) -> SipResponse:
+        """Send a request and return its final response; TimeoutError if none comes."""
         assert self._loop is not None
         future: asyncio.Future[SipResponse] = self._loop.create_future()
         self._requests[request.call_id] = future
