@@ -147,6 +147,13 @@ def serve(
         str | None,
         typer.Option(help="Content-Security-Policy of every response [XUELIANG_CONTENT_SECURITY_POLICY]."),
     ] = None,
+    cascade_poll_interval: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds between checks of what upper platforms see; changes are notified "
+            "[XUELIANG_CASCADE_POLL_INTERVAL] (10)."
+        ),
+    ] = None,
 ) -> None:
     """Run the platform: HTTP API and web on --http, SIP on --sip, data in --data-dir."""
     from xueliang.platform import run_platform
@@ -170,6 +177,7 @@ def serve(
         media_ports=media_ports,
         media_transport=media_transport,
         live_idle_timeout=live_idle_timeout,
+        cascade_poll_interval=cascade_poll_interval,
         area=area,
         inspection_interval=inspection_interval,
         inspection_concurrency=inspection_concurrency,

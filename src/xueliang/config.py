@@ -65,6 +65,12 @@ class Settings(BaseSettings):
         3600.0, ge=0, description="Seconds between two inspections of a channel; 0 turns the sweep off."
     )
     inspection_concurrency: int = Field(32, ge=1, description="Channels inspected at once.")
+    cascade_poll_interval: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds between two looks at what upper platforms are shared; changes are "
+        "pushed to them as catalog notifications.",
+    )
     timezone: str = Field("Asia/Shanghai", description="Zone that reports are rendered in.")
     point_classes: int = Field(
         3, ge=1, le=9, description="Number of point classes (1..N) in this deployment."

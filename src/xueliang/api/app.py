@@ -8,6 +8,7 @@ from xueliang import __version__
 from xueliang.api.context import PlatformContext
 from xueliang.api.routers import channels, devices, health, regions, signalling
 from xueliang.api.routers import live as live_view
+from xueliang.cascade import routes as cascade
 from xueliang.insight.routes import reports, stats, workorders
 from xueliang.inspection import routes as inspection
 from xueliang.security import assert_protected
@@ -32,6 +33,7 @@ def create_app(context: PlatformContext) -> FastAPI:
     app.include_router(reports.router, prefix=API_PREFIX)
     app.include_router(workorders.router, prefix=API_PREFIX)
     app.include_router(inspection.router, prefix=API_PREFIX)
+    app.include_router(cascade.router, prefix=API_PREFIX)
     live_view.mount(app, API_PREFIX)
     security.install(app, context.settings, context.sessions, API_PREFIX)
     assert_protected(app)  # a route without a permission dependency is a bug: fail at start
