@@ -143,6 +143,13 @@ def serve(
         str | None,
         typer.Option(help="Comma-separated origins allowed cross-site [XUELIANG_CORS_ORIGINS] (none)."),
     ] = None,
+    view_reason_required: Annotated[
+        bool | None,
+        typer.Option(
+            "--view-reason-required/--no-view-reason-required",
+            help="Live view and snapshots need a reason [XUELIANG_VIEW_REASON_REQUIRED] (no).",
+        ),
+    ] = None,
     content_security_policy: Annotated[
         str | None,
         typer.Option(help="Content-Security-Policy of every response [XUELIANG_CONTENT_SECURITY_POLICY]."),
@@ -180,6 +187,7 @@ def serve(
         login_lockout_seconds=login_lockout_seconds,
         login_rate_limit=login_rate_limit,
         cors_origins=cors_origins,
+        view_reason_required=view_reason_required,
         content_security_policy=content_security_policy,
     )
     with contextlib.suppress(KeyboardInterrupt):

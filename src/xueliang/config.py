@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     cors_origins: str = Field(
         "", description="Comma-separated origins allowed to call the API cross-site; empty: none."
     )
+    view_reason_required: bool = Field(
+        False, description="Live view and snapshots need a stated reason (also settable per grant)."
+    )
     content_security_policy: str = Field(
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; "

@@ -20,6 +20,7 @@ from xueliang.catalog import (
     channel_query,
     count_rows,
 )
+from xueliang.security import Action
 
 router = APIRouter(prefix="/channels", tags=["channels"])
 
@@ -102,7 +103,7 @@ async def list_channels(
         q=q,
         device=device,
     )
-    statement = channel_query(filters, await org_paths(session, org))
+    statement = principal.restrict(channel_query(filters, await org_paths(session, org)), Action.VIEW)
     total = await count_rows(session, statement)
     rows = await session.execute(
         statement.order_by(Channel.gb_id).limit(page_size).offset((page - 1) * page_size)
@@ -113,7 +114,7 @@ async def list_channels(
 
 @router.get("/{gb_id}", response_model=ChannelPublic)
 async def get_channel(principal: CanView, session: SessionDep, gb_id: str) -> ChannelPublic:
-    statement = channel_query(ChannelFilter()).where(Channel.gb_id == gb_id)
+    statement = principal.restrict(channel_query(ChannelFilter()).where(Channel.gb_id == gb_id), Action.VIEW)
     row = (await session.execute(statement)).first()
     if row is None:
         raise HTTPException(404, f"channel {gb_id} not found")
@@ -130,7 +131,9 @@ async def channel_availability(
     until: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
     """The channel's state intervals of ``kind`` overlapping [from, to), oldest first."""
-    channel_id = await session.scalar(select(Channel.id).where(Channel.gb_id == gb_id))
+    channel_id = await session.scalar(
+        principal.restrict(select(Channel.id).where(Channel.gb_id == gb_id), Action.VIEW)
+    )
     if channel_id is None:
         raise HTTPException(404, f"channel {gb_id} not found")
     if since and until and until <= since:
