@@ -119,7 +119,9 @@ async def test_api(sessions, engine, device, tmp_path):
             device.cameras[gb] = Camera("too_dark")  # re-aimed on purpose: take it as it is
             await add_user(sessions, "li.wei", ["operator"])  # the reference is set by who is logged in
             li_wei = await login(client, "li.wei")
-            taken = await client.post(f"/channels/{gb}/reference", json={"source": "latest_frame"}, headers=li_wei)
+            taken = await client.post(
+                f"/channels/{gb}/reference", json={"source": "latest_frame"}, headers=li_wei
+            )
             assert taken.status_code == 200, taken.text
             assert (await client.get(f"/channels/{gb}/inspection")).json()["reference"]["set_by"] == "li.wei"
 
