@@ -199,6 +199,18 @@ async def test_actions_by_role(city: City) -> None:
             )
     aude_live = await city.post("aude", f"/channels/{GB['A']}/live")
     assert aude_live.status_code == 403 and "view_live" in aude_live.json()["detail"]
+    move = {"direction": "left", "speed": 64}
+    for user, name, status in (
+        ("opal", "A", 503),
+        ("opal", "C", 404),
+        ("vera", "A", 403),
+        ("root", "D", 503),
+    ):
+        response = await city.post(user, f"/channels/{GB[name]}/ptz", json=move)
+        assert response.status_code == status, (user, name, response.text)  # 503: no signalling here
+    assert (
+        await city.post("root", f"/channels/{GB['A']}/ptz", json={"direction": "spin"})
+    ).status_code == 422
 
 
 async def _play(city: City, ws_url: str) -> dict:
