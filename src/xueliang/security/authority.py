@@ -152,6 +152,19 @@ class Authority:
             await append_audit(session, entry)
             return pair
 
+    async def login_as(self, user_id: int, method: str, client: str, user_agent: str = "") -> TokenPair:
+        """A new session for an account already authenticated elsewhere (single sign-on)."""
+        async with self.sessions() as session, session.begin():
+            user = await session.get(User, user_id)
+            if user is None or user.disabled:
+                raise AuthError(401, "the account is disabled")
+            pair = await self._open_session(session, user, method, client, user_agent)
+            detail = {"session": pair.session_id, "method": method}
+            await append_audit(
+                session, AuditEntry(user.username, "login", client_address=client, detail=detail)
+            )
+            return pair
+
     def _failed(self, key: str, client: str) -> None:
         now = time.monotonic()
         self.user_lockout.failure(key, now)
