@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -90,7 +90,7 @@ async def channel_findings(
     principal: CanView,
     session: SessionDep,
     gb_id: str,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """The channel's findings, newest first, with its current states."""
@@ -113,7 +113,9 @@ async def channel_inspection(principal: CanView, session: SessionDep, gb_id: str
 
 
 @router.get("/findings/{finding_id}/thumbnail", response_class=Response)
-async def finding_thumbnail(principal: CanSnapshot, session: SessionDep, finding_id: int) -> Response:
+async def finding_thumbnail(
+    principal: CanSnapshot, session: SessionDep, finding_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> Response:
     statement = select(Finding.thumbnail).join(Channel, Channel.id == Finding.channel_id)
     data = await session.scalar(
         principal.restrict(statement.where(Finding.id == finding_id), Action.SNAPSHOT)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,7 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["access"])
 Admin = Annotated[Principal, Depends(require(Action.MANAGE_USERS))]
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 HOURS = r"^([01]\d|2[0-3]):[0-5]\d$"
 
 
@@ -356,7 +357,7 @@ async def add_grant(principal: Admin, request: Request, body: GrantCreate) -> di
 
 
 @router.delete("/grants/{grant_id}", status_code=204, response_class=Response)
-async def revoke_grant(principal: Admin, request: Request, grant_id: int) -> Response:
+async def revoke_grant(principal: Admin, request: Request, grant_id: RowId) -> Response:
     return await _revoke(request, principal, grant_id, "grant")
 
 
@@ -374,5 +375,5 @@ async def add_share(principal: Admin, request: Request, body: ShareCreate) -> di
 
 
 @router.delete("/shares/{share_id}", status_code=204, response_class=Response)
-async def revoke_share(principal: Admin, request: Request, share_id: int) -> Response:
+async def revoke_share(principal: Admin, request: Request, share_id: RowId) -> Response:
     return await _revoke(request, principal, share_id, "share")

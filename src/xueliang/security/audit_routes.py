@@ -54,7 +54,7 @@ async def search_audit(
     since: Annotated[datetime | None, Query(alias="from", description="UTC, inclusive")] = None,
     until: Annotated[datetime | None, Query(alias="to", description="UTC, exclusive")] = None,
     fmt: Annotated[str, Query(alias="format", pattern="^(json|csv)$")] = "json",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
     """Records newest first; ``format=csv`` exports every match (the export is audited too)."""

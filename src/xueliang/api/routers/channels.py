@@ -90,7 +90,7 @@ async def list_channels(
     bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
     q: Annotated[str | None, Query(max_length=100, description="Name contains or GB ID starts with")] = None,
     device: Annotated[str | None, Query(description="Device GB ID")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
 ) -> dict[str, Any]:
     filters = ChannelFilter(

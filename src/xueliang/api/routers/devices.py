@@ -64,7 +64,7 @@ async def list_devices(
     status: ChannelStatus | None = None,
     region: Annotated[str | None, Query(pattern=r"^\d{1,8}$")] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     statement = _query(status.value if status else None, region, q, principal.channels(Action.VIEW))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -26,6 +26,7 @@ from xueliang.insight.workorders import (
 from xueliang.security import Action
 
 router = APIRouter(prefix="/workorders", tags=["workorders"])
+OrderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class AssignBody(BaseModel):
@@ -52,7 +53,7 @@ async def list_orders(
     cause: Annotated[str | None, Query(max_length=16)] = None,
     priority: Annotated[int | None, Query(ge=1, le=9)] = None,
     channel: Annotated[str | None, Query(description="Channel GB ID")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Orders, most urgent first; ``status=active`` means not closed."""
@@ -74,7 +75,7 @@ async def list_orders(
 
 
 @router.get("/{order_id}")
-async def get_order(principal: CanView, session: SessionDep, order_id: int) -> dict[str, Any]:
+async def get_order(principal: CanView, session: SessionDep, order_id: OrderId) -> dict[str, Any]:
     """One order with its full history (``events``, oldest first)."""
     await _visible(session, principal, order_id)
     try:
@@ -111,7 +112,7 @@ async def _act(session: SessionDep, principal: Principal, order_id: int, action:
 
 @router.post("/{order_id}/assign")
 async def assign_order(
-    principal: CanManageCatalog, session: SessionDep, order_id: int, body: AssignBody
+    principal: CanManageCatalog, session: SessionDep, order_id: OrderId, body: AssignBody
 ) -> dict[str, Any]:
     return await _act(
         session,
@@ -125,7 +126,7 @@ async def assign_order(
 
 @router.post("/{order_id}/comments")
 async def comment_order(
-    principal: CanView, session: SessionDep, order_id: int, body: CommentBody
+    principal: CanView, session: SessionDep, order_id: OrderId, body: CommentBody
 ) -> dict[str, Any]:
     return await _act(
         session,
@@ -137,7 +138,7 @@ async def comment_order(
 
 @router.post("/{order_id}/close")
 async def close_order(
-    principal: CanManageCatalog, session: SessionDep, order_id: int, body: CloseBody
+    principal: CanManageCatalog, session: SessionDep, order_id: OrderId, body: CloseBody
 ) -> dict[str, Any]:
     """Close by hand with a reason (recovered faults close themselves once verified)."""
     return await _act(
