@@ -101,6 +101,21 @@ class Settings(BaseSettings):
     cors_origins: str = Field(
         "", description="Comma-separated origins allowed to call the API cross-site; empty: none."
     )
+    view_reason_required: bool = Field(
+        False, description="Live view and snapshots need a stated reason (also settable per grant)."
+    )
+    oidc_issuer: str = Field(
+        "", description="OpenID Connect issuer URL of the identity platform; empty: no single sign-on."
+    )
+    oidc_client_id: str = Field("", description="This platform's client ID at the identity platform.")
+    oidc_client_secret: str = Field("", description="This platform's client secret (never logged).")
+    oidc_scopes: str = Field("openid profile", description="Scopes asked for at single sign-on.")
+    oidc_username_claim: str = Field(
+        "preferred_username", description="ID-token claim naming the local account on first sign-on."
+    )
+    oidc_redirect_url: str = Field(
+        "", description="Public URL of /api/v1/auth/oidc/callback; empty: derived from the request."
+    )
     content_security_policy: str = Field(
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; "

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from xueliang import __version__
 from xueliang.api.context import PlatformContext
-from xueliang.api.routers import channels, devices, health, regions, signalling
+from xueliang.api.routers import channels, devices, health, ptz, regions, signalling
 from xueliang.api.routers import live as live_view
 from xueliang.cascade import routes as cascade
 from xueliang.insight.routes import reports, stats, workorders
@@ -27,7 +27,7 @@ def create_app(context: PlatformContext) -> FastAPI:
         redoc_url=None,
     )
     app.state.context = context
-    for module in (health, channels, devices, regions, signalling):
+    for module in (health, channels, devices, regions, signalling, ptz):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(stats.router, prefix=API_PREFIX)
     app.include_router(reports.router, prefix=API_PREFIX)

@@ -20,6 +20,7 @@ from xueliang.catalog import (
     channel_query,
     count_rows,
 )
+from xueliang.security import Action
 
 router = APIRouter(prefix="/channels", tags=["channels"])
 
@@ -89,7 +90,7 @@ async def list_channels(
     bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
     q: Annotated[str | None, Query(max_length=100, description="Name contains or GB ID starts with")] = None,
     device: Annotated[str | None, Query(description="Device GB ID")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
 ) -> dict[str, Any]:
     filters = ChannelFilter(
@@ -102,7 +103,7 @@ async def list_channels(
         q=q,
         device=device,
     )
-    statement = channel_query(filters, await org_paths(session, org))
+    statement = principal.restrict(channel_query(filters, await org_paths(session, org)), Action.VIEW)
     total = await count_rows(session, statement)
     rows = await session.execute(
         statement.order_by(Channel.gb_id).limit(page_size).offset((page - 1) * page_size)
@@ -113,7 +114,7 @@ async def list_channels(
 
 @router.get("/{gb_id}", response_model=ChannelPublic)
 async def get_channel(principal: CanView, session: SessionDep, gb_id: str) -> ChannelPublic:
-    statement = channel_query(ChannelFilter()).where(Channel.gb_id == gb_id)
+    statement = principal.restrict(channel_query(ChannelFilter()).where(Channel.gb_id == gb_id), Action.VIEW)
     row = (await session.execute(statement)).first()
     if row is None:
         raise HTTPException(404, f"channel {gb_id} not found")
@@ -130,7 +131,9 @@ async def channel_availability(
     until: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
     """The channel's state intervals of ``kind`` overlapping [from, to), oldest first."""
-    channel_id = await session.scalar(select(Channel.id).where(Channel.gb_id == gb_id))
+    channel_id = await session.scalar(
+        principal.restrict(select(Channel.id).where(Channel.gb_id == gb_id), Action.VIEW)
+    )
     if channel_id is None:
         raise HTTPException(404, f"channel {gb_id} not found")
     if since and until and until <= since:
