@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from tests.support.auth import log_in_as_admin
 
 from xueliang.api import create_app
 from xueliang.api.context import PlatformContext
@@ -25,6 +26,7 @@ async def client(engine, sessions) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_app(context)), base_url="http://test/api/v1"
     ) as client:
+        await log_in_as_admin(client, sessions)
         yield client
 
 

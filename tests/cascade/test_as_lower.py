@@ -75,7 +75,7 @@ def configure(lower: RunningPlatform, upper: FakeUpper, **fields: object) -> dic
         "id_map": {SHARED: MAPPED},
         **fields,
     }
-    response = httpx.post(f"{lower.api}/cascade/uplinks", json=body, timeout=10)
+    response = httpx.post(f"{lower.api}/cascade/uplinks", json=body, headers=lower.headers, timeout=10)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -84,7 +84,7 @@ def configure(lower: RunningPlatform, upper: FakeUpper, **fields: object) -> dic
 def uplink(lower: RunningPlatform) -> Iterator[None]:
     """Whatever a test configures is removed afterwards (the lower platform is shared)."""
     yield
-    httpx.delete(f"{lower.api}/cascade/uplinks/{UPPER}", timeout=10)
+    httpx.delete(f"{lower.api}/cascade/uplinks/{UPPER}", headers=lower.headers, timeout=10)
 
 
 def status(lower: RunningPlatform) -> dict:

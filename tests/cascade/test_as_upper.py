@@ -192,7 +192,10 @@ async def test_a_messy_fragmented_catalog_loses_nothing(upper):
     [downlink] = [d for d in upper.get("/cascade/downlinks")["items"] if d["id"] == LOWER]
     assert downlink["nodes"] == 8 and downlink["channels"] == CHANNELS
     tree = httpx.get(
-        f"{upper.api}/cascade/downlinks/{LOWER}/tree", params={"channels": "true"}, timeout=30
+        f"{upper.api}/cascade/downlinks/{LOWER}/tree",
+        params={"channels": "true"},
+        headers=upper.headers,
+        timeout=30,
     ).json()
     repairs = tree["repairs"]
     assert sorted(repairs["cycles"]) == [VA, VC]

@@ -46,7 +46,7 @@ def cli(platform: RunningPlatform, *args: str) -> None:
 
 def uplink(platform: RunningPlatform, upper: RunningPlatform, sip: tuple[str, str], **fields: object) -> None:
     body = {"sip_id": sip[0], "domain": sip[1], "host": "127.0.0.1", "port": upper.sip_port, **fields}
-    response = httpx.post(f"{platform.api}/cascade/uplinks", json=body, timeout=10)
+    response = httpx.post(f"{platform.api}/cascade/uplinks", json=body, headers=platform.headers, timeout=10)
     assert response.status_code == 201, response.text
 
 
@@ -134,7 +134,10 @@ def test_province_sees_what_the_city_shares_and_views_it_down_the_chain(chain):
 
     # a snapshot at the province: INVITE province → city → county → camera, PS over RTP back up
     response = httpx.get(
-        f"{province.api}/channels/{PROVINCE_ID_OF_LISTED}/snapshot", params={"timeout": 30}, timeout=60
+        f"{province.api}/channels/{PROVINCE_ID_OF_LISTED}/snapshot",
+        params={"timeout": 30},
+        headers=province.headers,
+        timeout=60,
     )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "image/jpeg"
@@ -144,7 +147,9 @@ def test_province_sees_what_the_city_shares_and_views_it_down_the_chain(chain):
     assert "opens a live view of 34022300001320000005" in county.log()
 
     # inspectable and reportable like any other channel
-    finding = httpx.post(f"{province.api}/channels/{PROVINCE_ID_OF_LISTED}/inspect", timeout=60).json()
+    finding = httpx.post(
+        f"{province.api}/channels/{PROVINCE_ID_OF_LISTED}/inspect", headers=province.headers, timeout=60
+    ).json()
     assert finding["output"] == "ok", finding
     assert province.get("/stats/summary", region="340223")["channels"] == 4
 

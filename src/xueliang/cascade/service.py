@@ -46,6 +46,7 @@ from xueliang.gb28181.manscdp import (
     DeviceStatusResponse,
     parse_manscdp,
 )
+from xueliang.security import AuditEntry, record_audit
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -150,6 +151,21 @@ class UpperPeer:
     ) -> None:
         with contextlib.suppress(SipError):
             self.server.answer(event.request, status, reason=reason, headers=headers)
+
+    def _audit(
+        self, event: RequestReceived, outcome: str, channel: str, upper_id: str, **detail: str
+    ) -> None:
+        """An upper platform's live view is audited as a person's is: who, what, from where."""
+        entry = AuditEntry(
+            actor=f"platform:{self.config.sip_id}",
+            action="view_live",
+            outcome=outcome,
+            channel=channel,
+            client_address=f"{event.addr[0]}:{event.addr[1]}",
+            reason="cascade",
+            detail={"as": upper_id, **detail},
+        )
+        self._spawn(record_audit(self.service.sessions, entry), "cascade-audit")
 
     def _spawn(self, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(work, name=name)
@@ -296,6 +312,7 @@ class UpperPeer:
         row = self.service.view(self.config.sip_id).channels.get(upper_id)
         if row is None:
             log.warning("cascade: %s asked for %s, which is not shared with it", self.config.sip_id, upper_id)
+            self._audit(event, "denied", upper_id, upper_id)
             self._answer(event, 404, "Not Found: the channel is not shared with this platform")
             return
         settings = self.service.settings
@@ -319,6 +336,7 @@ class UpperPeer:
             upper_id,
             offer.transport,
         )
+        self._audit(event, "ok", row.gb_id, upper_id, transport=offer.transport)
         relay = LiveRelay(
             server=self.server,
             hub=self.service.hub,
