@@ -218,9 +218,12 @@ async def update_user(principal: Admin, request: Request, username: str, body: U
                 await set_password(session, user, body.password, utcnow())
             except PasswordRejected as exc:
                 raise HTTPException(422, str(exc)) from None
-        for name in ("display_name", "department", "disabled"):
-            if name in changes and changes[name] is not None:
-                setattr(user, name, changes[name] or (None if name == "department" else changes[name]))
+        if body.display_name is not None:
+            user.display_name = body.display_name
+        if "department" in changes:
+            user.department = body.department or None
+        if body.disabled is not None:
+            user.disabled = body.disabled  # a disabled account's tokens stop working at once
         detail = {"change": "user_updated", "fields": sorted(changes)}
         await append_audit(
             session,
