@@ -38,3 +38,29 @@ def p99_ms(samples: list[float]) -> float:
 
 def verdict(ok: bool) -> str:
     return "meets target" if ok else "MISSES target"
+
+
+BENCH_USER, BENCH_PASSWORD = "bench", "Load-Test-Passw0rd-1"
+
+
+def add_bench_admin(env: dict[str, str]) -> None:
+    """An administrator in the platform at ``env``'s data directory, made with ``xueliang user add``."""
+    import subprocess
+
+    subprocess.run(
+        [sys.executable, "-m", "xueliang", "user", "add", BENCH_USER, "--role", "admin", "--password-stdin"],
+        input=BENCH_PASSWORD + "\n",
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
+def bench_headers(api: str) -> dict[str, str]:
+    """The bench administrator's bearer header from a login at ``api`` (…/api/v1)."""
+    import httpx
+
+    response = httpx.post(f"{api}/auth/token", data={"username": BENCH_USER, "password": BENCH_PASSWORD})
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

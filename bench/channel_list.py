@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import httpx
-from _common import children_peak_rss_mib, median_ms, p99_ms, verdict
+from _common import add_bench_admin, bench_headers, children_peak_rss_mib, median_ms, p99_ms, verdict
 from sqlalchemy import select
 
 from xueliang.catalog import Channel
@@ -93,8 +93,9 @@ def main() -> None:
         try:
             base = f"http://127.0.0.1:{args.port}/api/v1"
             wait_ready(base, server)
+            add_bench_admin(env)
             project, floor = [], []
-            with httpx.Client(base_url=base, timeout=30) as client:
+            with httpx.Client(base_url=base, timeout=30, headers=bench_headers(base)) as client:
                 for region, page in queries[:20]:  # warm up
                     client.get("/channels", params={"region": region, "page": page})
                 for region, page in queries:

@@ -35,6 +35,7 @@ import av  # noqa: E402
 from fastapi import WebSocket  # noqa: E402
 
 DEVICE = "34020000001180000001"
+BENCH_USER, BENCH_PASSWORD = "bench", "Load-Test-Passw0rd-1"
 WIDTH, HEIGHT = 640, 360
 
 
@@ -111,6 +112,7 @@ async def serve(port: int, channels: int, width: int, height: int, bitrate: int 
         clip_frames,
     )
     from xueliang.migrate import upgrade_async
+    from xueliang.security import create_user
 
     data_dir = Path(tempfile.mkdtemp(prefix="xl-bench-"))
     context = PlatformContext.open(Settings(data_dir=data_dir, db=f"sqlite:///{data_dir / 'x.db'}"))
@@ -123,6 +125,7 @@ async def serve(port: int, channels: int, width: int, height: int, bitrate: int 
             {"gb_id": channel_id(i), "name": f"bench {i}", "device_id": device.id} for i in range(channels)
         ]
         await session.execute(insert(Channel), rows)
+        await create_user(session, BENCH_USER, BENCH_PASSWORD, ["admin"])
     for i in range(channels):  # encode the clips before timing anything
         clip_frames(channel_id(i)[-6:], "normal", "h264", width, height, seconds=4, bitrate=bitrate)
     gb = InviteOpener(BenchDevice(width, height, bitrate))
@@ -191,7 +194,18 @@ def start_server(channels: int, width: int = WIDTH, height: int = HEIGHT, bitrat
 # -- the client side ---------------------------------------------------------------------------
 
 
-async def first_picture(base: str, channel: str, naive: bool = False) -> float:
+async def login(base: str) -> dict[str, str]:
+    """The bench administrator's bearer header."""
+    import httpx
+
+    async with httpx.AsyncClient() as client:
+        form = {"username": BENCH_USER, "password": BENCH_PASSWORD}
+        response = await client.post(f"http://{base}/api/v1/auth/token", data=form)
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def first_picture(base: str, channel: str, headers: dict[str, str], naive: bool = False) -> float:
     """Seconds from the click (POST /live, or connecting for naive) to a decoded picture."""
     import httpx
     from websockets.asyncio.client import connect
@@ -200,7 +214,7 @@ async def first_picture(base: str, channel: str, naive: bool = False) -> float:
     if naive:
         url = f"ws://{base}/naive/{channel}"
     else:
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(headers=headers) as client:
             grant = (await client.post(f"http://{base}/api/v1/channels/{channel}/live")).json()
         url = f"ws://{base}{grant['ws_url']}"
     async with connect(url, max_size=None) as ws:
@@ -222,21 +236,22 @@ async def measure(port: int, trials: int) -> dict[str, list[float]]:
 
     base = f"127.0.0.1:{port}"
     results: dict[str, list[float]] = {"warm": [], "cold": [], "naive": []}
+    headers = await login(base)
     for i in range(trials):  # cold: a channel nobody watches
-        results["cold"].append(await first_picture(base, channel_id(1 + i)))
+        results["cold"].append(await first_picture(base, channel_id(1 + i), headers))
     import httpx
 
-    async with httpx.AsyncClient() as client:  # warm: keep one viewer on channel 0
+    async with httpx.AsyncClient(headers=headers) as client:  # warm: keep one viewer on channel 0
         grant = (await client.post(f"http://{base}/api/v1/channels/{channel_id(0)}/live")).json()
     async with connect(f"ws://{base}{grant['ws_url']}", max_size=None) as keeper:
         drain = asyncio.create_task(_drain(keeper))
         await asyncio.sleep(1.5)
         for _ in range(trials):
-            results["warm"].append(await first_picture(base, channel_id(0)))
+            results["warm"].append(await first_picture(base, channel_id(0), headers))
             await asyncio.sleep(0.37)  # land anywhere in the GOP
         drain.cancel()
     for i in range(trials):
-        results["naive"].append(await first_picture(base, channel_id(1 + trials + i), naive=True))
+        results["naive"].append(await first_picture(base, channel_id(1 + trials + i), headers, naive=True))
     return results
 
 

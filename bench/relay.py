@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from live_latency import channel_id, start_server  # noqa: E402
+from live_latency import channel_id, login, start_server  # noqa: E402
 
 WIDTH, HEIGHT, BITRATE = 1280, 720, 2_000_000
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -65,7 +65,7 @@ async def run(port: int, viewers: int, seconds: float, naive: bool) -> dict[str,
 
     base = f"127.0.0.1:{port}"
     urls = []
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(headers={} if naive else await login(base)) as client:
         for _ in range(viewers):
             if naive:
                 urls.append(f"ws://{base}/naive/{channel_id(1 + len(urls))}")

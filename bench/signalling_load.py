@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from _common import verdict
+from _common import add_bench_admin, bench_headers, verdict
 from sqlalchemy import update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -130,6 +130,7 @@ def main() -> None:
                 "XUELIANG_SIP": f"127.0.0.1:{sip}",
                 "XUELIANG_KEEPALIVE_INTERVAL": str(args.keepalive),
                 "XUELIANG_LOG_LEVEL": "WARNING",
+                "XUELIANG_ACCESS_TOKEN_TTL": "86400",  # the run can outlast a default token
             },
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -143,6 +144,8 @@ def main() -> None:
                         break
                 except httpx.TransportError:
                     time.sleep(0.2)
+            add_bench_admin({**env, "XUELIANG_DATA_DIR": tmp})
+            headers = bench_headers(api)
             sim_out = Path(tmp) / "sim.json"
             sim = subprocess.Popen(
                 [
@@ -171,7 +174,7 @@ def main() -> None:
             started = time.monotonic()
             state: dict = {}
             while time.monotonic() - started < 3600:
-                state = httpx.get(f"{api}/signalling", timeout=30).json()
+                state = httpx.get(f"{api}/signalling", timeout=30, headers=headers).json()
                 if state["registered"] >= args.devices:
                     break
                 time.sleep(2)
@@ -180,12 +183,14 @@ def main() -> None:
             wanted, channels, waited = args.devices * args.channels, 0, time.monotonic()
             while channels < wanted and time.monotonic() - waited < 900:
                 time.sleep(3)
-                channels = httpx.get(f"{api}/channels", params={"page_size": 1}, timeout=60).json()["total"]
-            before = httpx.get(f"{api}/signalling", timeout=30).json()
+                channels = httpx.get(
+                    f"{api}/channels", params={"page_size": 1}, timeout=60, headers=headers
+                ).json()["total"]
+            before = httpx.get(f"{api}/signalling", timeout=30, headers=headers).json()
             cpu0, t0 = proc_cpu_seconds(serve.pid), time.monotonic()
             time.sleep(args.window)
             cpu1, t1 = proc_cpu_seconds(serve.pid), time.monotonic()
-            after = httpx.get(f"{api}/signalling", timeout=30).json()
+            after = httpx.get(f"{api}/signalling", timeout=30, headers=headers).json()
             rss = proc_peak_rss_mib(serve.pid)
             sim.send_signal(signal.SIGTERM)
             sim.wait(timeout=120)

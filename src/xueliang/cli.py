@@ -150,9 +150,44 @@ def serve(
         str | None,
         typer.Option(help="Comma-separated origins allowed cross-site [XUELIANG_CORS_ORIGINS] (none)."),
     ] = None,
+    view_reason_required: Annotated[
+        bool | None,
+        typer.Option(
+            "--view-reason-required/--no-view-reason-required",
+            help="Live view and snapshots need a reason [XUELIANG_VIEW_REASON_REQUIRED] (no).",
+        ),
+    ] = None,
+    oidc_issuer: Annotated[
+        str | None, typer.Option(help="OpenID Connect issuer URL [XUELIANG_OIDC_ISSUER] (none).")
+    ] = None,
+    oidc_client_id: Annotated[
+        str | None, typer.Option(help="OIDC client ID [XUELIANG_OIDC_CLIENT_ID].")
+    ] = None,
+    oidc_client_secret: Annotated[
+        str | None, typer.Option(help="OIDC client secret [XUELIANG_OIDC_CLIENT_SECRET].")
+    ] = None,
+    oidc_scopes: Annotated[
+        str | None, typer.Option(help="OIDC scopes [XUELIANG_OIDC_SCOPES] (openid profile).")
+    ] = None,
+    oidc_username_claim: Annotated[
+        str | None,
+        typer.Option(
+            help="Claim naming the local account [XUELIANG_OIDC_USERNAME_CLAIM] (preferred_username)."
+        ),
+    ] = None,
+    oidc_redirect_url: Annotated[
+        str | None, typer.Option(help="Public callback URL [XUELIANG_OIDC_REDIRECT_URL] (from the request).")
+    ] = None,
     content_security_policy: Annotated[
         str | None,
         typer.Option(help="Content-Security-Policy of every response [XUELIANG_CONTENT_SECURITY_POLICY]."),
+    ] = None,
+    cascade_poll_interval: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds between checks of what upper platforms see; changes are notified "
+            "[XUELIANG_CASCADE_POLL_INTERVAL] (10)."
+        ),
     ] = None,
 ) -> None:
     """Run the platform: HTTP API and web on --http, SIP on --sip, data in --data-dir."""
@@ -177,6 +212,7 @@ def serve(
         media_ports=media_ports,
         media_transport=media_transport,
         live_idle_timeout=live_idle_timeout,
+        cascade_poll_interval=cascade_poll_interval,
         area=area,
         inspection_interval=inspection_interval,
         inspection_concurrency=inspection_concurrency,
@@ -189,6 +225,13 @@ def serve(
         login_lockout_seconds=login_lockout_seconds,
         login_rate_limit=login_rate_limit,
         cors_origins=cors_origins,
+        view_reason_required=view_reason_required,
+        oidc_issuer=oidc_issuer,
+        oidc_client_id=oidc_client_id,
+        oidc_client_secret=oidc_client_secret,
+        oidc_scopes=oidc_scopes,
+        oidc_username_claim=oidc_username_claim,
+        oidc_redirect_url=oidc_redirect_url,
         content_security_policy=content_security_policy,
     )
     with contextlib.suppress(KeyboardInterrupt):

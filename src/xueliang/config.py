@@ -65,6 +65,12 @@ class Settings(BaseSettings):
         3600.0, ge=0, description="Seconds between two inspections of a channel; 0 turns the sweep off."
     )
     inspection_concurrency: int = Field(32, ge=1, description="Channels inspected at once.")
+    cascade_poll_interval: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds between two looks at what upper platforms are shared; changes are "
+        "pushed to them as catalog notifications.",
+    )
     timezone: str = Field("Asia/Shanghai", description="Zone that reports are rendered in.")
     point_classes: int = Field(
         3, ge=1, le=9, description="Number of point classes (1..N) in this deployment."
@@ -104,6 +110,21 @@ class Settings(BaseSettings):
     )
     cors_origins: str = Field(
         "", description="Comma-separated origins allowed to call the API cross-site; empty: none."
+    )
+    view_reason_required: bool = Field(
+        False, description="Live view and snapshots need a stated reason (also settable per grant)."
+    )
+    oidc_issuer: str = Field(
+        "", description="OpenID Connect issuer URL of the identity platform; empty: no single sign-on."
+    )
+    oidc_client_id: str = Field("", description="This platform's client ID at the identity platform.")
+    oidc_client_secret: str = Field("", description="This platform's client secret (never logged).")
+    oidc_scopes: str = Field("openid profile", description="Scopes asked for at single sign-on.")
+    oidc_username_claim: str = Field(
+        "preferred_username", description="ID-token claim naming the local account on first sign-on."
+    )
+    oidc_redirect_url: str = Field(
+        "", description="Public URL of /api/v1/auth/oidc/callback; empty: derived from the request."
     )
     content_security_policy: str = Field(
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "

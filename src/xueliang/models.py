@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def load_all() -> None:
     """Import every module that declares tables on :class:`xueliang.db.Base`."""
+    import xueliang.cascade.models  # noqa: F401
     import xueliang.catalog.availability  # noqa: F401
     import xueliang.catalog.models  # noqa: F401
     import xueliang.insight.workorders  # noqa: F401

@@ -92,6 +92,23 @@ def start_media(context: PlatformContext) -> MediaHub:
     )
 
 
+async def start_cascade(context: PlatformContext) -> None:
+    """The cascade: register to the configured upper platforms and serve what they ask."""
+    from xueliang.cascade import CascadeService, RelayMedia
+    from xueliang.media.ports import PortRange
+
+    settings = context.settings
+    assert context.signalling is not None and context.media is not None
+    host, _ = split_host_port(settings.sip)
+    media = RelayMedia(
+        host=host,
+        advertise_ip=settings.media_ip or host,
+        ports=PortRange.parse(settings.media_ports) if settings.media_ports else None,
+    )
+    context.cascade = CascadeService(settings, context.sessions, context.signalling, context.media, media)
+    await context.cascade.start()
+
+
 def start_sweep(context: PlatformContext) -> asyncio.Task[None]:
     """Inspection: every channel's output and image, every ``inspection_interval`` seconds."""
     from datetime import timedelta
@@ -131,6 +148,7 @@ async def run_platform(
         await prepare_database(context)
         await start_signalling(context, tasks)
         context.media = start_media(context)
+        await start_cascade(context)
         tasks.append(asyncio.create_task(reconcile_forever(context), name="work-orders"))
         if settings.inspection_interval > 0:
             tasks.append(start_sweep(context))
@@ -165,6 +183,8 @@ async def run_platform(
         with contextlib.suppress(asyncio.CancelledError):
             await task
     finally:
+        if context.cascade is not None:  # first: relays hang up, upper platforms see us leave
+            await context.cascade.stop()
         if context.media is not None:  # before signalling stops: sessions send their BYEs
             await context.media.close()
         if context.signalling is not None:

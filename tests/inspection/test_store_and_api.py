@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 from sqlalchemy import select
-from tests.support.auth import log_in_as_admin
+from tests.support.auth import add_user, log_in_as_admin, login
 
 from xueliang.api.app import create_app
 from xueliang.api.context import PlatformContext
@@ -117,8 +117,10 @@ async def test_api(sessions, engine, device, tmp_path):
             assert (await client.get(f"/channels/{gb}/inspection")).json()["reference"] is None
 
             device.cameras[gb] = Camera("too_dark")  # re-aimed on purpose: take it as it is
+            await add_user(sessions, "li.wei", ["operator"])  # the reference is set by who is logged in
+            li_wei = await login(client, "li.wei")
             taken = await client.post(
-                f"/channels/{gb}/reference", json={"source": "latest_frame", "actor": "li.wei"}
+                f"/channels/{gb}/reference", json={"source": "latest_frame"}, headers=li_wei
             )
             assert taken.status_code == 200, taken.text
             assert (await client.get(f"/channels/{gb}/inspection")).json()["reference"]["set_by"] == "li.wei"

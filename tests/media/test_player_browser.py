@@ -5,6 +5,7 @@ No request leaves 127.0.0.1."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -91,8 +92,17 @@ async def open_player(browser, live: Live, channel: str):  # type: ignore[no-unt
     return page, outside
 
 
+async def wait_for(page, expression: str, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    """Poll ``expression`` in the page. (Playwright's wait_for_function evaluates strings with
+    eval, which the player's Content-Security-Policy rightly forbids.)"""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await page.evaluate(expression):
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {expression}"
+        await asyncio.sleep(0.1)
+
+
 async def assert_plays(page, width: int, height: int) -> None:  # type: ignore[no-untyped-def]
-    await page.wait_for_function("document.querySelector('video').currentTime > 0.5", timeout=30_000)
+    await wait_for(page, "document.querySelector('video').currentTime > 0.5", 30)
     start = await page.evaluate("document.querySelector('video').currentTime")
     await page.wait_for_timeout(1500)
     later = await page.evaluate("document.querySelector('video').currentTime")
@@ -112,10 +122,7 @@ async def test_player_plays_gb_and_rtsp_channels(browser, live_with_rtsp) -> Non
         state = await page.evaluate("window.xueliangPlayer")
         assert state["state"] == "playing" and state["codec"].startswith("avc1.")
         await page.click("#snap")
-        await page.wait_for_function(
-            SNAPSHOT_SHOWN,
-            timeout=15_000,
-        )
+        await wait_for(page, SNAPSHOT_SHOWN, 15)
         assert await page.evaluate("document.getElementById('snapshot').naturalWidth") == 640
         assert not outside, f"requests left the machine: {outside}"
         await page.close()
@@ -126,10 +133,10 @@ async def test_player_plays_gb_and_rtsp_channels(browser, live_with_rtsp) -> Non
 async def test_player_shows_errors_in_words(browser, live_with_rtsp) -> None:  # type: ignore[no-untyped-def]
     live, _ = live_with_rtsp
     page, _ = await open_player(browser, live, GB_SILENT)
-    await page.wait_for_function("document.getElementById('status').className === 'error'", timeout=20_000)
+    await wait_for(page, "document.getElementById('status').className === 'error'", 20)
     assert "no media within" in await page.inner_text("#status")
     await page.goto(f"{live.base}/player?channel=34020000001320009999")
-    await page.wait_for_function("document.getElementById('status').className === 'error'", timeout=20_000)
+    await wait_for(page, "document.getElementById('status').className === 'error'", 20)
     text = await page.inner_text("#status")
     assert "not found" in text and "404" in text
     await page.close()

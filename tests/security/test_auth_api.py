@@ -17,7 +17,17 @@ from xueliang.security.tokens import issue_access_token
 
 from .conftest import make_api
 
-PUBLIC = {"/api/v1/health", "/api/v1/auth/token", "/api/v1/auth/refresh", "/player", "/api/v1/live/{token}"}
+PUBLIC = {
+    "/api/v1/health",
+    "/api/v1/auth/token",
+    "/api/v1/auth/refresh",
+    "/api/v1/auth/oidc/login",  # a redirect to the identity platform
+    "/api/v1/auth/oidc/callback",  # checked by its single-use state
+    "/api/v1/auth/oidc/token",  # carries its single-use ticket
+    "/player",  # a page shell
+    "/api/v1/live/{token}",  # carries its single-use live token
+    "/{path:path}",  # the web app's own files (its data comes from the guarded API)
+}
 CHANNEL = "34020000001320000001"
 
 

@@ -102,3 +102,19 @@ def test_totp_codes_are_single_use_and_tolerate_one_step_of_drift():
     assert verify_totp(secret, pyotp.TOTP(secret).at(now - 30), now, None) == step - 1
     assert verify_totp(secret, pyotp.TOTP(secret).at(now - 90), now, None) is None
     assert verify_totp(secret, "abcdef", now, None) is None
+
+
+def test_sip_digest_lockout_follows_the_login_settings(tmp_path):
+    from xueliang.config import Settings
+    from xueliang.gb28181.server import SignallingServer
+    from xueliang.gb28181.store import DirectoryWriter
+
+    settings = Settings(
+        data_dir=tmp_path, login_max_failures=2, login_failure_window=60, login_lockout_seconds=120
+    )
+    server = SignallingServer(settings, DirectoryWriter(settings.database_url), {})
+    device, source = server.registrar.device_lockout, server.registrar.source_lockout
+    assert (device.max_failures, device.window, device.lockout) == (2, 60, 120)
+    assert (source.max_failures, source.window, source.lockout) == (20, 60, 120)
+    assert not device.failure("34020000001320000001", 0.0) and device.failure("34020000001320000001", 1.0)
+    assert device.locked("34020000001320000001", 100.0) and not device.locked("34020000001320000001", 121.0)

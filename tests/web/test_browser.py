@@ -101,9 +101,12 @@ async def test_map_clusters_the_city_and_a_click_plays_live_video(tab: Tab, web_
     await panel.wait_for()
     await page.keyboard.press("Escape")
     await panel.wait_for(state="detached")
-    await page.wait_for_timeout(400)  # the map settles at the channel
+    await page.wait_for_function("() => window.xueliangMap.zoom >= 18 && window.xueliangMap.singles > 0")
     box = await page.locator("[data-testid=map]").bounding_box()
-    await page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    await page.mouse.move(*centre)  # the point under the pointer shows its ID
+    await page.locator(".leaflet-tooltip", has_text=web_city.live).wait_for()
+    await page.mouse.click(*centre)
     await panel.wait_for()
     assert web_city.live in await panel.inner_text()
     await assert_video_advances(tab, "[data-testid=channel-panel] video")

@@ -10,6 +10,7 @@ from xueliang.api.context import PlatformContext
 from xueliang.api.routers import channels, devices, gis, health, ptz, regions, signalling, web
 from xueliang.api.routers import live as live_view
 from xueliang.api.webapp import mount_web
+from xueliang.cascade import routes as cascade
 from xueliang.insight.routes import reports, stats, workorders
 from xueliang.inspection import routes as inspection
 from xueliang.security import assert_protected
@@ -29,12 +30,13 @@ def create_app(context: PlatformContext) -> FastAPI:
     )
     app.state.context = context
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
-    for module in (health, channels, devices, regions, signalling, gis, ptz, web):
+    for module in (health, channels, devices, regions, signalling, ptz, gis, web):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(stats.router, prefix=API_PREFIX)
     app.include_router(reports.router, prefix=API_PREFIX)
     app.include_router(workorders.router, prefix=API_PREFIX)
     app.include_router(inspection.router, prefix=API_PREFIX)
+    app.include_router(cascade.router, prefix=API_PREFIX)
     live_view.mount(app, API_PREFIX)
     security.install(app, context.settings, context.sessions, API_PREFIX)
     mount_web(app, API_PREFIX)  # last: its catch-all serves the web app's pages

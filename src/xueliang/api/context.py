@@ -11,6 +11,7 @@ from xueliang.config import Settings
 from xueliang.db import create_engine, session_factory
 
 if TYPE_CHECKING:
+    from xueliang.cascade import CascadeService
     from xueliang.gb28181.server import SignallingServer
     from xueliang.inspection.service import InspectionScheduler, Inspector
     from xueliang.media import MediaHub
@@ -27,6 +28,7 @@ class PlatformContext:
     media: MediaHub | None = None
     inspector: Inspector | None = None
     inspection_scheduler: InspectionScheduler | None = None
+    cascade: CascadeService | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> PlatformContext:

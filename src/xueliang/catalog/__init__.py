@@ -57,8 +57,14 @@ from xueliang.catalog.records import (
     parse_resolution,
 )
 from xueliang.catalog.tabular import TabularError, read_table, write_table
+from xueliang.catalog.tree import NODE_KINDS, DirectoryTree, TreeEntry, TreeNode, build_tree
 
 __all__ = [
+    "NODE_KINDS",
+    "DirectoryTree",
+    "TreeEntry",
+    "TreeNode",
+    "build_tree",
     "Availability",
     "CatalogEntry",
     "CatalogOutcome",

@@ -343,10 +343,16 @@ def channel_query(filters: ChannelFilter, org_paths: dict[str, str] | None = Non
 
 
 async def export_channel_rows(
-    session: AsyncSession, filters: ChannelFilter | None = None, org_paths: dict[str, str] | None = None
+    session: AsyncSession,
+    filters: ChannelFilter | None = None,
+    org_paths: dict[str, str] | None = None,
+    where: Any | None = None,
 ) -> list[list[Any]]:
-    """Rows in :data:`records.COLUMNS` order for every matching channel (no credentials)."""
+    """Rows in :data:`records.COLUMNS` order for every matching channel (no credentials);
+    ``where`` is a further clause on :class:`Channel` (a user's scope)."""
     statement = channel_query(filters or ChannelFilter(), org_paths).order_by(Channel.gb_id)
+    if where is not None:
+        statement = statement.where(where)
     rows = []
     for channel, device_gb_id, org_code, _org_name in await session.execute(statement):
         rows.append(

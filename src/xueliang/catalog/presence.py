@@ -3,6 +3,7 @@ going. Hot state lives in the signalling plane; these functions write only the c
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from xueliang.catalog.availability import record_states
 from xueliang.catalog.directory import device_kind_for
-from xueliang.catalog.models import Channel, ChannelStatus, Device, DirectoryNode
-from xueliang.gbcode import DeviceCategory, GbCodeError, is_civil_code, parse_gb_id
+from xueliang.catalog.models import Channel, ChannelStatus, Device, DirectoryNode, Region
+from xueliang.catalog.tree import TreeEntry, build_tree
+from xueliang.gbcode import DeviceCategory, GbCodeError, civil_code_ancestors, is_civil_code, parse_gb_id
 
 __all__ = [
     "CatalogEntry",
@@ -32,6 +34,8 @@ __all__ = [
     "set_reported_status",
     "update_device_info",
 ]
+
+log = logging.getLogger(__name__)
 
 _CHUNK = 2000
 # Channel facts an operator curates in the directory (import, API); a device's catalog only
@@ -229,6 +233,7 @@ async def apply_catalogs(
             {d.gb_id: d for d in (await session.scalars(select(Device).where(Device.gb_id.in_(chunk))))}
         )
     channels: dict[str, tuple[Device, CatalogEntry]] = {}
+    regions: dict[str, str] = {}
     for device_gb_id, entries in catalogs:
         device = devices.get(device_gb_id)
         if device is None:
@@ -249,6 +254,10 @@ async def apply_catalogs(
                 continue
             channels[entry.gb_id] = (device, entry)
         outcome.nodes += await _upsert_nodes(session, device.id, nodes)
+        if nodes:
+            await _report_loops(session, device)
+        regions.update({gb: e.name for gb, e in nodes.items() if e.node_kind == "region"})
+    await _ensure_regions(session, regions)
     existing: dict[str, tuple[int, dict[str, Any]]] = {}
     curated_columns = [getattr(Channel, name) for name in CURATED]
     for chunk in _chunks(list(channels)):
@@ -359,6 +368,49 @@ async def _upsert_nodes(session: AsyncSession, device_id: int, nodes: dict[str, 
         ],
     )
     return len(nodes)
+
+
+async def _report_loops(session: AsyncSession, device: Device) -> None:
+    """Log parent loops among a device's tree nodes (stored as reported: nothing is dropped;
+    the tree is cut where it loops when it is rebuilt, see :mod:`xueliang.catalog.tree`)."""
+    rows = await session.execute(
+        select(
+            DirectoryNode.gb_id, DirectoryNode.kind, DirectoryNode.parent_id, DirectoryNode.business_group_id
+        ).where(DirectoryNode.device_id == device.id)
+    )
+    tree = build_tree(TreeEntry(gb, kind=kind or "virtual_org", parent_id=parent, business_group_id=group)
+                      for gb, kind, parent, group in rows)  # fmt: skip
+    if tree.cycles:
+        log.warning(
+            "catalog of %s: the parents of its tree nodes form %d loop(s); cut at %s when the tree is shown",
+            device.gb_id,
+            len(tree.cycles),
+            ", ".join(tree.cycles[:5]),
+        )
+
+
+async def _ensure_regions(session: AsyncSession, names: dict[str, str]) -> None:
+    """Administrative divisions a device or lower platform reports become regions of the
+    directory when they are not yet (with their ancestors), so their channels can be counted
+    and reported by region. Existing regions are never renamed: the directory's names win."""
+    wanted = {a for code in names for a in (*civil_code_ancestors(code), code)}
+    if not wanted:
+        return
+    known = set((await session.scalars(select(Region.civil_code).where(Region.civil_code.in_(wanted)))).all())
+    missing = sorted(wanted - known, key=lambda code: (len(code), code))
+    if missing:
+        await session.execute(
+            insert(Region),
+            [
+                {
+                    "civil_code": code,
+                    "name": (names.get(code) or code)[:100],
+                    "parent_code": code[:-2] if len(code) > 2 else None,
+                    "level": len(code) // 2,
+                }
+                for code in missing
+            ],
+        )
 
 
 async def set_reported_status(

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from xueliang.catalog import CatalogEntry, Registration
@@ -32,6 +32,7 @@ from xueliang.gb28181.endpoint import SipEndpoint
 from xueliang.gb28181.errors import FramingError, ManscdpError, SipError, UnknownCommandError
 from xueliang.gb28181.events import (
     MalformedMessage,
+    RequestCancelled,
     RequestReceived,
     ResponseReceived,
     TransactionTimedOut,
@@ -62,7 +63,7 @@ from xueliang.gb28181.sdp import MediaDescription, SessionDescription, make_ssrc
 from xueliang.gb28181.store import DirectoryWriter
 from xueliang.security.authority import login_lockout
 
-__all__ = ["InviteError", "InviteSession", "SignallingServer", "SignallingStats"]
+__all__ = ["InviteError", "InviteSession", "Peer", "SignallingServer", "SignallingStats"]
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,15 @@ class InviteSession:
     transport: str
     closed: bool = False
     ended: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Peer(Protocol):
+    """Whoever handles the requests an upper platform sends us (the cascade, as a lower
+    platform): registered in :attr:`SignallingServer.peers` under the upper's SIP ID."""
+
+    def on_request(self, event: RequestReceived, now: float) -> None: ...
+
+    def on_cancel(self, event: RequestCancelled) -> None: ...
 
 
 @dataclass(slots=True)
@@ -167,6 +177,9 @@ class SignallingServer:
         self._faulty: dict[str, frozenset[str]] = {}
         self._catalog_retries: dict[str, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._readers: set[asyncio.Task[None]] = set()
+        # Upper platforms we are registered to (cascade): their requests go to their peer.
+        self.peers: dict[str, Peer] = {}
         self._handlers: dict[str, Callable[[RequestReceived, float], None]] = {
             "REGISTER": self._on_register,
             "MESSAGE": self._on_message,
@@ -222,6 +235,8 @@ class SignallingServer:
                 await self._tcp_server.wait_closed()
         for future in [*self._waiters.values(), *self._requests.values()]:
             future.cancel()
+        for task in list(self._readers):
+            task.cancel()
         if self._parser is not None:
             self._parser.shutdown(wait=False, cancel_futures=True)
 
@@ -247,6 +262,11 @@ class SignallingServer:
         peer = writer.get_extra_info("peername")
         addr: Address = (peer[0], peer[1])
         self._tcp[addr] = writer
+        await self._read_stream(reader, writer, addr)
+
+    async def _read_stream(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, addr: Address
+    ) -> None:
         framer = SipStreamFramer(max_message_size=MAX_TCP_MESSAGE)
         try:
             while data := await reader.read(65536):
@@ -258,7 +278,42 @@ class SignallingServer:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
-            self._tcp.pop(addr, None)
+            if self._tcp.get(addr) is writer:
+                del self._tcp[addr]
+            writer.close()
+
+    async def connect(
+        self, host: str, port: int, *, timeout: float = 5.0, on_close: Callable[[], None] | None = None
+    ) -> Address:
+        """Open a SIP/TCP connection to ``host:port`` (we are the client: a lower platform
+        to its upper). Requests to and from that address then use it; ``on_close`` is called
+        when it goes away. Returns the peer's address. Raises OSError or TimeoutError."""
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port, limit=MAX_TCP_MESSAGE), timeout
+        )
+        peer = writer.get_extra_info("peername")
+        addr: Address = (peer[0], peer[1])
+        old = self._tcp.get(addr)
+        if old is not None:
+            old.close()
+        self._tcp[addr] = writer
+
+        async def read() -> None:
+            try:
+                await self._read_stream(reader, writer, addr)
+            finally:
+                if on_close is not None:
+                    on_close()
+
+        task = asyncio.get_running_loop().create_task(read(), name=f"sip-tcp-{host}:{port}")
+        self._readers.add(task)
+        task.add_done_callback(self._readers.discard)
+        return addr
+
+    def disconnect(self, addr: Address) -> None:
+        """Close our TCP connection to ``addr``, if any."""
+        writer = self._tcp.get(addr)
+        if writer is not None:
             writer.close()
 
     # ---------------------------------------------------------------- the pump
@@ -312,6 +367,10 @@ class SignallingServer:
 
     def _dispatch(self, event: object, now: float) -> None:
         if isinstance(event, RequestReceived):
+            peer = self.peers.get(_user(event.request) or "") if self.peers else None
+            if peer is not None:  # an upper platform we are registered to (cascade)
+                peer.on_request(event, now)
+                return
             handler = self._handlers.get(event.request.method)
             if handler is None:
                 self._respond(event, 405, now, headers=(("Allow", ", ".join(self._handlers)),))
@@ -326,6 +385,10 @@ class SignallingServer:
             future = self._requests.get(event.request.call_id)
             if future is not None and not future.done():
                 future.set_exception(TimeoutError(f"no answer to {event.request.method}"))
+        elif isinstance(event, RequestCancelled):
+            peer = self.peers.get(_user(event.invite) or "") if self.peers else None
+            if peer is not None:
+                peer.on_cancel(event)
         elif isinstance(event, MalformedMessage):
             self.stats.malformed += 1
             log.warning(
@@ -348,6 +411,25 @@ class SignallingServer:
         to_tag = event.request.to.tag or self.endpoint.new_tag()
         response = make_response(event.request, status, reason, to_tag=to_tag, headers=headers)
         self.endpoint.send_response(response, now)
+
+    def answer(
+        self,
+        request: SipRequest,
+        status: int,
+        *,
+        reason: str | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+        body: bytes = b"",
+        to_tag: str | None = None,
+    ) -> SipResponse:
+        """Answer a request a :class:`Peer` was given, now; returns the response sent."""
+        if status > 100 and request.to.tag is None and to_tag is None:
+            to_tag = self.endpoint.new_tag()
+        response = make_response(request, status, reason, to_tag=to_tag, headers=headers, body=body)
+        now = self.now()
+        self.endpoint.send_response(response, now)
+        self._pump(now)
+        return response
 
     # ---------------------------------------------------------------- REGISTER (9.1)
 
@@ -474,6 +556,14 @@ class SignallingServer:
     def _catalog_part(
         self, sender: str, sn: int, total: int, entries: list[CatalogEntry], now: float
     ) -> None:
+        repeated = len(entries) - len({e.gb_id for e in entries})
+        if repeated:  # the directory keeps one item per ID: the last one given
+            log.warning(
+                "catalog part from %s (SN %d) repeats %d item IDs; the last of each is kept",
+                sender,
+                sn,
+                repeated,
+            )
         if entries:
             self.writer.catalog(sender, entries)
         done = self.catalogs.add_part(sender, sn, total, [(e.gb_id, None) for e in entries], now)
@@ -667,7 +757,10 @@ class SignallingServer:
             body=offer.to_bytes(),
             content_type="application/sdp",
         )
-        response = await self._transact(request, presence.address, presence.transport, timeout)
+        try:
+            response = await self.transact(request, presence.address, presence.transport, timeout)
+        except TimeoutError:
+            raise InviteError(408, f"no answer to the INVITE of {channel_id}") from None
         if response.status >= 300:
             raise InviteError(response.status, response.reason)
         dialog = Dialog.from_response(request, response)
@@ -678,7 +771,8 @@ class SignallingServer:
         try:
             answer = parse_sdp(response.body)
         except SipError as exc:
-            await self._send_bye(dialog, presence.address, presence.transport)
+            with contextlib.suppress(TimeoutError, SipError):
+                await self._send_bye(dialog, presence.address, presence.transport)
             raise InviteError(488, f"unreadable SDP answer: {exc}") from None
         session = InviteSession(
             device_id, channel_id, answer.ssrc or ssrc, answer, dialog, presence.address, presence.transport
@@ -698,11 +792,12 @@ class SignallingServer:
 
     async def _send_bye(self, dialog: Dialog, address: Address, transport: str) -> None:
         bye = dialog.create_request("BYE")
-        await self._transact(bye, address, transport, 5.0)
+        await self.transact(bye, address, transport, 5.0)
 
-    async def _transact(
+    async def transact(
         self, request: SipRequest, address: Address, transport: str, timeout: float
     ) -> SipResponse:
+        """Send a request and return its final response; TimeoutError if none comes."""
         assert self._loop is not None
         future: asyncio.Future[SipResponse] = self._loop.create_future()
         self._requests[request.call_id] = future
@@ -712,7 +807,7 @@ class SignallingServer:
         try:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
-            raise InviteError(408, f"no answer to {request.method}") from None
+            raise TimeoutError(f"no answer to {request.method} within {timeout:g} s") from None
         finally:
             self._requests.pop(request.call_id, None)
 

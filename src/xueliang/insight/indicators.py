@@ -50,13 +50,15 @@ class UnknownScope(LookupError):
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Which channels a figure is about. ``org_path`` is the organisation's '/id/…/' path."""
+    """Which channels a figure is about. ``org_path`` is the organisation's '/id/…/' path;
+    ``access`` a where-clause on :class:`Channel` limiting it to what the user may see."""
 
     region: str | None = None
     org: str | None = None
     org_path: str | None = None
     point_class: int | None = None
     source: str | None = None
+    access: Any = None
 
     def conditions(self) -> list[Any]:
         conditions: list[Any] = []
@@ -72,6 +74,8 @@ class Scope:
             conditions.append(Channel.point_class == self.point_class)
         if self.source:
             conditions.append(Channel.source == self.source)
+        if self.access is not None:
+            conditions.append(self.access)
         return conditions
 
 
@@ -386,8 +390,8 @@ def _planned(
 
 
 def _scope_plan(scope: Scope, plan: dict[int, int]) -> dict[int, int] | None:
-    """Coverage applies to regions: not to organisation or source scopes."""
-    if scope.org_path or scope.source:
+    """Coverage applies to regions: not to organisation, source or access-limited scopes."""
+    if scope.org_path or scope.source or scope.access is not None:
         return None
     if scope.point_class is not None:
         return {scope.point_class: plan.get(scope.point_class, 0)}

@@ -411,6 +411,7 @@ class WorkOrderFilter:
     cause: str | None = None
     priority: int | None = None
     channel: str | None = None
+    access: Any = None  # a where-clause on Channel: only orders of channels the user may see
 
     def conditions(self, now: datetime) -> list[Any]:
         conditions: list[Any] = []
@@ -435,6 +436,8 @@ class WorkOrderFilter:
             conditions.append(WorkOrder.priority == self.priority)
         if self.channel:
             conditions.append(WorkOrder.channel_gb_id == self.channel)
+        if self.access is not None:
+            conditions.append(WorkOrder.channel_gb_id.in_(select(Channel.gb_id).where(self.access)))
         return conditions
 
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from xueliang.api.deps import CanManageCatalog, CanSnapshot, CanView, ContextDep, SessionDep
+from xueliang.api.deps import CanManageCatalog, CanSnapshot, CanView, ContextDep, Principal, SessionDep
 from xueliang.catalog import Channel
 from xueliang.inspection.models import Finding
 from xueliang.inspection.service import Inspector
@@ -33,6 +33,7 @@ from xueliang.inspection.store import (
     list_recent_findings,
     load_targets,
 )
+from xueliang.security import Action
 
 __all__ = ["router"]
 
@@ -46,8 +47,11 @@ def get_inspector(context: ContextDep) -> Inspector:
 InspectorDep = Annotated[Inspector, Depends(get_inspector)]
 
 
-async def _channel_id(session: SessionDep, gb_id: str) -> int:
-    found = await session.scalar(select(Channel.id).where(Channel.gb_id == gb_id))
+async def _channel_id(
+    session: SessionDep, principal: Principal, gb_id: str, action: Action = Action.VIEW
+) -> int:
+    """The channel's row id; 404 when it is missing or outside the user's scope for ``action``."""
+    found = await session.scalar(principal.restrict(select(Channel.id).where(Channel.gb_id == gb_id), action))
     if found is None:
         raise HTTPException(404, f"channel {gb_id} not found")
     return int(found)
@@ -59,12 +63,12 @@ class ReferenceBody(BaseModel):
         description="next_healthy: forget the reference, the next healthy inspection sets it; "
         "latest_frame: inspect now and take this picture as the reference",
     )
-    actor: str = Field("operator", min_length=1, max_length=100)
 
 
 async def _inspect(
-    session: SessionDep, inspector: Inspector, gb_id: str, mode: str, by: str
+    session: SessionDep, principal: Principal, inspector: Inspector, gb_id: str, mode: str, by: str
 ) -> dict[str, Any]:
+    await _channel_id(session, principal, gb_id, Action.MANAGE_CATALOG)
     entries = await load_targets(session, gb_id)
     if not entries:
         raise HTTPException(404, f"channel {gb_id} not found")
@@ -80,7 +84,7 @@ async def inspect_now(
 ) -> dict[str, Any]:
     """Inspect the channel now (output check and diagnosis) and return the finding; a
     failed output check is a finding too (``output: fail`` with its ``failure`` class)."""
-    return await _inspect(session, inspector, gb_id, "healthy", "auto")
+    return await _inspect(session, principal, inspector, gb_id, "healthy", "auto")
 
 
 @router.get("/channels/{gb_id}/findings")
@@ -88,11 +92,11 @@ async def channel_findings(
     principal: CanView,
     session: SessionDep,
     gb_id: str,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """The channel's findings, newest first, with its current states."""
-    channel_id = await _channel_id(session, gb_id)
+    channel_id = await _channel_id(session, principal, gb_id)
     items, total = await list_findings(session, channel_id, limit=page_size, offset=(page - 1) * page_size)
     return {
         "items": [finding_public(f, gb_id) for f in items],
@@ -106,7 +110,7 @@ async def channel_findings(
 @router.get("/channels/{gb_id}/inspection")
 async def channel_inspection(principal: CanView, session: SessionDep, gb_id: str) -> dict[str, Any]:
     """The channel's ``online``, ``integrity`` and ``output`` states and its reference."""
-    channel_id = await _channel_id(session, gb_id)
+    channel_id = await _channel_id(session, principal, gb_id)
     return {"channel_id": gb_id, **(await channel_states(session, channel_id))}
 
 
@@ -121,15 +125,25 @@ async def recent_findings(
 ) -> dict[str, Any]:
     """Findings of all channels, newest first, each with its channel's name."""
     rows, total = await list_recent_findings(
-        session, ok=ok, region=region, limit=page_size, offset=(page - 1) * page_size
+        session,
+        ok=ok,
+        region=region,
+        limit=page_size,
+        offset=(page - 1) * page_size,
+        where=principal.channels(Action.VIEW),
     )
     items = [{**finding_public(f, gb_id), "channel_name": name} for f, gb_id, name in rows]
     return {"items": items, "total": total, "page": page, "page_size": page_size}
 
 
 @router.get("/findings/{finding_id}/thumbnail", response_class=Response)
-async def finding_thumbnail(principal: CanSnapshot, session: SessionDep, finding_id: int) -> Response:
-    data = await session.scalar(select(Finding.thumbnail).where(Finding.id == finding_id))
+async def finding_thumbnail(
+    principal: CanSnapshot, session: SessionDep, finding_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> Response:
+    statement = select(Finding.thumbnail).join(Channel, Channel.id == Finding.channel_id)
+    data = await session.scalar(
+        principal.restrict(statement.where(Finding.id == finding_id), Action.SNAPSHOT)
+    )
     if data is None:
         raise HTTPException(404, f"finding {finding_id} has no thumbnail")
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
@@ -146,13 +160,13 @@ async def reset_reference(
     """Re-set the camera's reference view (after it was moved on purpose, or re-aimed)."""
     body = body or ReferenceBody()
     if body.source == "latest_frame":
-        finding = await _inspect(session, inspector, gb_id, "always", body.actor)
+        finding = await _inspect(session, principal, inspector, gb_id, "always", principal.username)
         if not finding["reference_set"]:
             raise HTTPException(
                 502, f"no picture from channel {gb_id}: {finding['failure']}: {finding['message']}"
             )
         return {"channel_id": gb_id, "source": body.source, "finding": finding}
-    channel_id = await _channel_id(session, gb_id)
+    channel_id = await _channel_id(session, principal, gb_id, Action.MANAGE_CATALOG)
     cleared = await clear_reference(session, channel_id)
     await session.commit()
     return {"channel_id": gb_id, "source": body.source, "cleared": cleared}

@@ -212,11 +212,18 @@ async def list_findings(
 
 
 async def list_recent_findings(
-    session: AsyncSession, *, ok: bool | None, region: str | None, limit: int, offset: int
+    session: AsyncSession,
+    *,
+    ok: bool | None,
+    region: str | None,
+    limit: int,
+    offset: int,
+    where: Any | None = None,
 ) -> tuple[list[tuple[Finding, str, str]], int]:
     """Findings of every channel, newest first, with the channel's GB ID and name;
-    ``ok=False`` gives the faults, ``region`` a civil-code prefix."""
-    conditions = []
+    ``ok=False`` gives the faults, ``region`` a civil-code prefix, ``where`` a further clause
+    on :class:`Channel` (a user's scope)."""
+    conditions = [] if where is None else [where]
     if ok is not None:
         conditions.append(Finding.ok.is_(ok))
     if region:

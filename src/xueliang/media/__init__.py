@@ -123,7 +123,7 @@ from xueliang.media.rtp import (
 )
 from xueliang.media.rtp_source import MediaAddress, MediaTransport, RtpPsSource
 from xueliang.media.rtsp_source import AnnexBConverter, RtspSource, url_with_credentials
-from xueliang.media.sender import PsRtpPacer, PsRtpSender
+from xueliang.media.sender import MediaLink, PsRtpForwarder, PsRtpPacer, PsRtpSender
 from xueliang.media.snapshot import decode_keyframe, encode_jpeg, snapshot_jpeg
 from xueliang.media.transcode import Transcoder
 
@@ -155,6 +155,7 @@ __all__ = [
     "MediaAddress",
     "MediaError",
     "MediaFrame",
+    "MediaLink",
     "MediaHub",
     "MediaTransport",
     "Mp4Error",
@@ -173,6 +174,7 @@ __all__ = [
     "PsError",
     "PsFrame",
     "PsMuxer",
+    "PsRtpForwarder",
     "PsRtpPacer",
     "PsRtpSender",
     "PsStats",

@@ -4,9 +4,11 @@ by UDP or by TCP with RFC 4571 framing, paced in real time, looping the clip wit
 continuous timestamps and sequence numbers.
 
 :class:`PsRtpPacer` is the pure part (frames -> timed packets); :class:`PsRtpSender` is the
-asyncio adapter. Transports are named from the platform's SDP offer, which is what a device
-reads: ``UDP``; ``TCP-passive`` (the platform listens, so the sender connects);
-``TCP-active`` (the platform connects, so the sender listens).
+asyncio adapter for clips; :class:`PsRtpForwarder` sends live frames as they come (a cascade
+relaying a channel to its upper platform); :class:`MediaLink` is their transport. Transports
+are named from the platform's SDP offer, which is what a device reads: ``UDP``;
+``TCP-passive`` (the platform listens, so the sender connects); ``TCP-active`` (the platform
+connects, so the sender listens).
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from typing import cast
 
 from xueliang.media.frames import CLOCK_RATE, MediaFrame
 from xueliang.media.h26x import VideoCodec
+from xueliang.media.ports import PortRange, bind_socket
 from xueliang.media.ps import PsMuxer, StreamType
 from xueliang.media.rfc4571 import frame_packet
 from xueliang.media.rtp import RtpPacketizer
 
-__all__ = ["ClipPacer", "PsRtpPacer", "PsRtpSender"]
+__all__ = ["ClipPacer", "MediaLink", "PsRtpForwarder", "PsRtpPacer", "PsRtpSender"]
 
 log = logging.getLogger(__name__)
 
@@ -113,17 +116,137 @@ class PsRtpPacer(ClipPacer):
 class _Accepted(asyncio.Protocol):
     """TCP-active: the platform connected to the sender; the newest connection wins."""
 
-    def __init__(self, owner: PsRtpSender) -> None:
+    def __init__(self, owner: MediaLink) -> None:
         self.owner = owner
+        self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # no isinstance(transport, asyncio.Transport): uvloop's TCPTransport is not one
         owner = self.owner
-        if owner._tcp is not None:
-            owner._tcp.abort()
-        owner._tcp = cast(asyncio.Transport, transport)
-        if owner._connected is not None:
-            owner._connected.set()
+        if owner.tcp is not None:
+            owner.tcp.abort()
+        self.transport = owner.tcp = cast(asyncio.Transport, transport)
+        owner.connected.set()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is self.owner.tcp:  # not one a newer connection replaced
+            self.owner._lost()
+
+
+class _Connected(asyncio.Protocol):
+    """TCP-passive: our connection to the platform; its loss is reported to the owner."""
+
+    def __init__(self, owner: MediaLink) -> None:
+        self.owner = owner
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.owner._lost()
+
+
+class MediaLink:
+    """The transport half of a sender, named from the platform's offer: ``UDP``,
+    ``TCP-passive`` (the platform listens: we connect) or ``TCP-active`` (we listen and the
+    platform connects; a newer connection replaces the older). ``open`` returns the local
+    ``(ip, port)``; ``send`` writes RTP packets (RFC 4571 framed on TCP) and says whether
+    they went out; ``peer_gone`` is set when a TCP peer closes the connection."""
+
+    def __init__(self) -> None:
+        self.transport = ""
+        self.udp: asyncio.DatagramTransport | None = None
+        self.tcp: asyncio.Transport | None = None
+        self.server: asyncio.AbstractServer | None = None
+        self.connected = asyncio.Event()
+        self.peer_gone = asyncio.Event()
+        self.skipped = 0
+
+    async def open(
+        self,
+        transport: str,
+        remote: tuple[str, int] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        ports: PortRange | None = None,
+        connect_timeout: float = 5.0,
+    ) -> tuple[str, int]:
+        loop = asyncio.get_running_loop()
+        self.transport = transport
+        if transport in ("UDP", "TCP-passive") and remote is None:
+            raise ValueError(f"{transport} needs the platform's media address")
+        if transport == "UDP":
+            sock = bind_socket(socket.SOCK_DGRAM, host, ports)
+            try:
+                sock.connect(remote)  # type: ignore[arg-type]
+                udp, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, sock=sock)
+            except BaseException:
+                sock.close()
+                raise
+            self.udp = udp
+            self.connected.set()
+            local = udp.get_extra_info("sockname")
+        elif transport == "TCP-passive":
+            sock = bind_socket(socket.SOCK_STREAM, host, ports)
+            try:
+                await asyncio.wait_for(loop.sock_connect(sock, remote), connect_timeout)  # type: ignore[arg-type]
+                tcp, _ = await loop.create_connection(lambda: _Connected(self), sock=sock)
+            except BaseException:
+                sock.close()
+                raise
+            self.tcp = cast(asyncio.Transport, tcp)
+            self.connected.set()
+            local = tcp.get_extra_info("sockname")
+        elif transport == "TCP-active":
+            sock = bind_socket(socket.SOCK_STREAM, host, ports)
+            try:
+                sock.listen(4)
+                self.server = await loop.create_server(lambda: _Accepted(self), sock=sock)
+            except BaseException:
+                sock.close()
+                raise
+            local = sock.getsockname()
+        else:
+            raise ValueError(f"unknown media transport {transport!r}")
+        return str(local[0]), int(local[1])
+
+    def _lost(self) -> None:
+        if self.server is not None:  # TCP-active: wait for the platform to connect again
+            self.connected.clear()
+            self.tcp = None
+        else:
+            self.peer_gone.set()
+
+    def send(self, packets: list[bytes]) -> bool:
+        if self.udp is not None:
+            for packet in packets:
+                self.udp.sendto(packet)
+            return True
+        tcp = self.tcp
+        if tcp is None or tcp.is_closing():
+            return False
+        if tcp.get_write_buffer_size() > _MAX_BACKLOG:
+            self.skipped += 1  # the platform reads too slowly: drop, as devices do
+            return False
+        tcp.writelines([frame_packet(p) for p in packets])
+        return True
+
+    def inject(self, raw: bytes) -> None:
+        """Send ``raw`` where an RTP packet would go (framed for TCP)."""
+        if self.udp is not None:
+            self.udp.sendto(raw)
+        elif self.tcp is not None:
+            self.tcp.write(frame_packet(raw))
+
+    async def close(self) -> None:
+        if self.udp is not None:
+            self.udp.close()
+            self.udp = None
+        if self.tcp is not None:
+            self.tcp.close()
+            self.tcp = None
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+            self.server = None
+        await asyncio.sleep(0)
 
 
 class PsRtpSender:
@@ -136,59 +259,28 @@ class PsRtpSender:
         self.frames_sent = 0
         self.packets_sent = 0
         self.bytes_sent = 0
-        self.frames_skipped = 0
         self.done: asyncio.Future[None] | None = None
-        self._udp: asyncio.DatagramTransport | None = None
-        self._tcp: asyncio.Transport | None = None
-        self._server: asyncio.AbstractServer | None = None
-        self._connected: asyncio.Event | None = None
+        self.link = MediaLink()
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def frames_skipped(self) -> int:
+        return self.link.skipped
 
     async def start(
         self, transport: str, remote: tuple[str, int] | None = None, *, host: str = "127.0.0.1"
     ) -> tuple[str, int]:
-        loop = asyncio.get_running_loop()
-        self._connected = asyncio.Event()
-        if transport == "UDP":
-            if remote is None:
-                raise ValueError("UDP needs the platform's media address")
-            udp, _ = await loop.create_datagram_endpoint(
-                asyncio.DatagramProtocol, local_addr=(host, 0), remote_addr=remote
-            )
-            self._udp = udp
-            self._connected.set()
-            local = udp.get_extra_info("sockname")
-        elif transport == "TCP-passive":
-            if remote is None:
-                raise ValueError("TCP-passive needs the platform's media address")
-            tcp, _ = await loop.create_connection(
-                asyncio.Protocol, remote[0], remote[1], local_addr=(host, 0)
-            )
-            self._tcp = tcp
-            self._connected.set()
-            local = tcp.get_extra_info("sockname")
-        elif transport == "TCP-active":
-            self._server = await loop.create_server(self._accept_factory, host, 0, family=socket.AF_INET)
-            local = self._server.sockets[0].getsockname()
-        else:
-            raise ValueError(f"unknown media transport {transport!r}")
-        self._task = loop.create_task(self._run(), name=f"ps-rtp-sender-{local[1]}")
-        return str(local[0]), int(local[1])
-
-    def _accept_factory(self) -> asyncio.Protocol:
-        return _Accepted(self)
+        local = await self.link.open(transport, remote, host=host)
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"ps-rtp-sender-{local[1]}")
+        return local
 
     def inject(self, raw: bytes) -> None:
-        """Send ``raw`` where an RTP packet would go (framed for TCP)."""
-        if self._udp is not None:
-            self._udp.sendto(raw)
-        elif self._tcp is not None:
-            self._tcp.write(frame_packet(raw))
+        self.link.inject(raw)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        assert self._connected is not None
-        await self._connected.wait()
+        link = self.link
+        await link.connected.wait()
         start = loop.time()
         while True:
             item = self.pacer.next()
@@ -198,21 +290,13 @@ class PsRtpSender:
             delay = start + due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            if self._udp is not None:
-                for packet in packets:
-                    self._udp.sendto(packet)
-            else:
-                tcp = self._tcp
-                if tcp is None or tcp.is_closing():
-                    if self._server is None:
-                        return
-                    self._connected.clear()  # the platform went away; wait for it to come back
-                    await self._connected.wait()
-                    continue
-                if tcp.get_write_buffer_size() > _MAX_BACKLOG:
-                    self.frames_skipped += 1  # the platform reads too slowly: drop, as devices do
-                    continue
-                tcp.writelines([frame_packet(p) for p in packets])
+            if link.peer_gone.is_set():
+                return
+            if not link.connected.is_set():
+                await link.connected.wait()  # TCP-active: the platform went away; wait for it
+                continue
+            if not link.send(packets):
+                continue
             self.frames_sent += 1
             self.packets_sent += len(packets)
             self.bytes_sent += sum(len(p) for p in packets)
@@ -223,14 +307,52 @@ class PsRtpSender:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
-        if self._udp is not None:
-            self._udp.close()
-            self._udp = None
-        if self._tcp is not None:
-            self._tcp.close()
-            self._tcp = None
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-        await asyncio.sleep(0)
+        await self.link.close()
+
+
+class PsRtpForwarder:
+    """Forward live frames (a hub viewer's) as PS over RTP with ``ssrc``, as a device would:
+    one PS pack per frame, the RTP timestamp its decode time on the 90 kHz clock. The muxer
+    follows the codec of the frames. ``send`` is called as frames arrive (no pacing)."""
+
+    def __init__(self, ssrc: int, *, max_packet_size: int = 1400) -> None:
+        self.packetizer = RtpPacketizer(ssrc, max_packet_size=max_packet_size)
+        self.link = MediaLink()
+        self.frames_sent = 0
+        self.bytes_sent = 0
+        self._muxer: PsMuxer | None = None
+        self._codec: VideoCodec | None = None
+        self._need_keyframe = True
+
+    async def start(
+        self,
+        transport: str,
+        remote: tuple[str, int] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        ports: PortRange | None = None,
+    ) -> tuple[str, int]:
+        return await self.link.open(transport, remote, host=host, ports=ports)
+
+    def send(self, frame: MediaFrame) -> bool:
+        """Mux and send one frame; after a drop (or before the first), only from a keyframe."""
+        if self._need_keyframe and not frame.keyframe:
+            return False
+        if frame.codec is not self._codec:
+            self._codec = frame.codec
+            self._muxer = PsMuxer(_STREAM_TYPES[frame.codec])
+        assert self._muxer is not None
+        pts = frame.pts % _PS_CLOCK
+        dts = frame.dts % _PS_CLOCK if frame.dts is not None else None
+        pack = self._muxer.mux_video(frame.data, pts, dts, frame.keyframe)
+        packets = self.packetizer.packetize(pack, frame.decode_time & 0xFFFFFFFF)
+        if not self.link.send(packets):
+            self._need_keyframe = True
+            return False
+        self._need_keyframe = False
+        self.frames_sent += 1
+        self.bytes_sent += len(pack)
+        return True
+
+    async def stop(self) -> None:
+        await self.link.close()

@@ -5,10 +5,13 @@ tokens bound to revocable sessions, built-in roles granting actions over channel
 the guards every API route declares.
 """
 
+from xueliang.security.access import ChannelHidden, ReasonRequired, authorize_channel
 from xueliang.security.accounts import AccountError, create_user, find_user, load_rules, set_password
+from xueliang.security.audit import AuditEntry, ChainBreak, append_audit, record_audit, verify_chain
 from xueliang.security.authority import AuthError, Authority, TokenPair, login_lockout
 from xueliang.security.dependencies import AUTHENTICATED, assert_protected, public, require
 from xueliang.security.grants import Rule, channel_clause, rules_allow
+from xueliang.security.headers import page_policy
 from xueliang.security.models import AccessGrant, AuditRecord, AuthSession, User
 from xueliang.security.passwords import (
     PasswordRejected,
@@ -21,6 +24,15 @@ from xueliang.security.principal import Principal, may
 from xueliang.security.totp import new_totp_secret, provisioning_uri, verify_totp
 
 __all__ = [
+    "AuditEntry",
+    "ChainBreak",
+    "ChannelHidden",
+    "ReasonRequired",
+    "append_audit",
+    "authorize_channel",
+    "page_policy",
+    "record_audit",
+    "verify_chain",
     "AUTHENTICATED",
     "ROLES",
     "AccessGrant",

@@ -11,7 +11,7 @@ import asyncio
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -21,6 +21,7 @@ from xueliang.config import Settings
 from xueliang.db import utcnow
 from xueliang.gb28181.guard import Lockout, RateLimiter
 from xueliang.security.accounts import find_user, load_rules
+from xueliang.security.audit import AuditEntry, append_audit, record_audit
 from xueliang.security.models import AuthSession, User
 from xueliang.security.passwords import verify_password
 from xueliang.security.principal import Principal
@@ -105,8 +106,22 @@ class Authority:
     async def login(
         self, username: str, password: str, otp: str | None, client: str, user_agent: str = ""
     ) -> TokenPair:
-        """A new session for a correct user name, password (and one-time code when enrolled)."""
+        """A new session for a correct user name, password (and one-time code when enrolled).
+        Every attempt past the rate limit is audited, successful or not."""
         self._limit(client)
+        try:
+            return await self._login(username, password, otp, client, user_agent)
+        except AuthError as exc:
+            outcome = "denied" if exc.detail == LOCKED else "failed"
+            entry = AuditEntry(
+                username[:64], "login", outcome, client_address=client, detail={"error": exc.detail}
+            )
+            await record_audit(self.sessions, entry)
+            raise
+
+    async def _login(
+        self, username: str, password: str, otp: str | None, client: str, user_agent: str
+    ) -> TokenPair:
         now_mono = time.monotonic()
         key = username.casefold()
         if self.user_lockout.locked(key, now_mono) or self.source_lockout.locked(client, now_mono):
@@ -130,7 +145,25 @@ class Authority:
             if rehashed:
                 user.password_hash = rehashed
             self.user_lockout.success(key)
-            return await self._open_session(session, user, "password", client, user_agent)
+            pair = await self._open_session(session, user, "password", client, user_agent)
+            entry = AuditEntry(
+                user.username, "login", client_address=client, detail={"session": pair.session_id}
+            )
+            await append_audit(session, entry)
+            return pair
+
+    async def login_as(self, user_id: int, method: str, client: str, user_agent: str = "") -> TokenPair:
+        """A new session for an account already authenticated elsewhere (single sign-on)."""
+        async with self.sessions() as session, session.begin():
+            user = await session.get(User, user_id)
+            if user is None or user.disabled:
+                raise AuthError(401, "the account is disabled")
+            pair = await self._open_session(session, user, method, client, user_agent)
+            detail = {"session": pair.session_id, "method": method}
+            await append_audit(
+                session, AuditEntry(user.username, "login", client_address=client, detail=detail)
+            )
+            return pair
 
     def _failed(self, key: str, client: str) -> None:
         now = time.monotonic()
@@ -230,12 +263,15 @@ class Authority:
             rules=rules,
         )
 
-    async def revoke(self, session_id: str, by: str, now: datetime | None = None) -> bool:
-        """End a session (logout, or an administrator's revocation); False if it was not live."""
+    async def revoke(self, session_id: str, by: str, client: str, action: str = "logout") -> bool:
+        """End a session (``logout``, or an administrator's ``revoke_session``), audited;
+        False if it was not live."""
         async with self.sessions() as session, session.begin():
             result = await session.execute(
                 update(AuthSession)
                 .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
-                .values(revoked_at=now or utcnow(), revoked_by=by)
+                .values(revoked_at=utcnow(), revoked_by=by)
             )
+            if result.rowcount:  # type: ignore[attr-defined]
+                await append_audit(session, AuditEntry(by, action, target=session_id, client_address=client))
         return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -62,7 +62,7 @@ def user_add(
     db: DbOpt = None,
 ) -> None:
     """Create an account with roles over every channel (scope them later through the API)."""
-    from xueliang.security import create_user
+    from xueliang.security import AuditEntry, append_audit, create_user
 
     settings = _cli()._settings(config, data_dir=data_dir, db=db)
     password = _read_password(password_stdin)
@@ -78,6 +78,8 @@ def user_add(
                 department=department,
                 created_by="cli",
             )
+            detail = {"change": "user_created", "roles": role, "department": department}
+            await append_audit(session, AuditEntry("cli", "permission_change", target=name, detail=detail))
 
     _run(settings, work)
     typer.echo(f"user {name} added with role {', '.join(role)}")
@@ -120,7 +122,7 @@ def user_passwd(
 ) -> None:
     """Set a new password (the user's sessions stay; revoke them through the API if needed)."""
     from xueliang.db import utcnow
-    from xueliang.security import AccountError, find_user, set_password
+    from xueliang.security import AccountError, AuditEntry, append_audit, find_user, set_password
 
     settings = _cli()._settings(config, data_dir=data_dir, db=db)
     password = _read_password(password_stdin)
@@ -131,6 +133,8 @@ def user_passwd(
             if user is None:
                 raise AccountError(f"no user {name}")
             await set_password(session, user, password, utcnow())
+            entry = AuditEntry("cli", "permission_change", target=name, detail={"change": "password_set"})
+            await append_audit(session, entry)
 
     _run(settings, work)
     typer.echo(f"password of {name} changed")
@@ -165,6 +169,23 @@ def user_totp(
         typer.echo(provisioning_uri(secret, name))
 
 
+audit_app = typer.Typer(help="The audit log (审计日志).", no_args_is_help=True)
+
+
+@audit_app.command("verify")
+def audit_verify(config: ConfigOpt = None, data_dir: DataDirOpt = None, db: DbOpt = None) -> None:
+    """Check the audit chain: OK, or the first changed, removed or reordered record (exit 1)."""
+    from xueliang.security import verify_chain
+
+    settings = _cli()._settings(config, data_dir=data_dir, db=db)
+    count, head, problem = _run(settings, verify_chain)
+    if problem is not None:
+        typer.secho(f"FAILED after {count} good records: {problem}", fg="red", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"OK: {count} records, head {head}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``user`` to the ``xueliang`` command."""
+    """Add ``user`` and ``audit`` to the ``xueliang`` command."""
     app.add_typer(user_app, name="user")
+    app.add_typer(audit_app, name="audit")

@@ -17,7 +17,7 @@ from sqlalchemy import and_, false, not_, or_, select, true
 from xueliang.catalog import Channel, Organization, civil_code_range
 from xueliang.security.permissions import Action, actions_of
 
-__all__ = ["Rule", "channel_clause", "rules_allow"]
+__all__ = ["Rule", "channel_clause", "reason_clause", "rules_allow"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +95,23 @@ def rules_allow(rules: tuple[Rule, ...], action: Action) -> bool:
     return any(not r.deny and action in r.actions for r in rules)
 
 
-def channel_clause(rules: tuple[Rule, ...], action: Action) -> Any:
-    """A where-clause on :class:`Channel` selecting exactly the channels ``action`` is allowed on."""
+def channel_clause(rules: tuple[Rule, ...], action: Action) -> Any | None:
+    """A where-clause on :class:`Channel` selecting exactly the channels ``action`` is allowed
+    on, or None when that is every channel."""
     allows = [r for r in rules if not r.deny and action in r.actions]
     denies = [r for r in rules if r.deny and action in r.actions]
     if not allows or any(r.unscoped for r in denies):
         return false()
-    allowed = true() if any(r.unscoped for r in allows) else or_(*(r.scope_clause() for r in allows))
+    everything = any(r.unscoped for r in allows)
+    if everything and not denies:
+        return None
+    allowed = true() if everything else or_(*(r.scope_clause() for r in allows))
     if not denies:
         return allowed
     return and_(allowed, not_(or_(*(r.scope_clause() for r in denies))))
+
+
+def reason_clause(rules: tuple[Rule, ...], action: Action) -> Any | None:
+    """The channels whose ``action`` needs a stated reason under some applicable rule, or None."""
+    strict = [r for r in rules if not r.deny and r.require_reason and action in r.actions]
+    return or_(*(r.scope_clause() for r in strict)) if strict else None

@@ -117,7 +117,7 @@ async def logout(
     request: Request, principal: Annotated[Principal, Depends(require(AUTHENTICATED))]
 ) -> Response:
     """End this session: its access and refresh tokens stop working at once."""
-    await authority_of(request).revoke(principal.session_id, principal.username)
+    await authority_of(request).revoke(principal.session_id, principal.username, client_address(request))
     return Response(status_code=204)
 
 
@@ -166,6 +166,9 @@ async def revoke_session(
     principal: Annotated[Principal, Depends(require(Action.MANAGE_USERS))],
 ) -> Response:
     """Revoke a session now (its tokens stop working at once); 404 if it is not live."""
-    if not await authority_of(request).revoke(session_id, principal.username):
+    revoked = await authority_of(request).revoke(
+        session_id, principal.username, client_address(request), "revoke_session"
+    )
+    if not revoked:
         raise HTTPException(404, f"no live session {session_id}")
     return Response(status_code=204)

@@ -26,6 +26,7 @@ from xueliang.catalog import (
     write_table,
 )
 from xueliang.catalog.records import COLUMNS
+from xueliang.security import Action
 
 router = APIRouter(prefix="/channels", tags=["channels"])
 
@@ -112,7 +113,7 @@ async def list_channels(
     sort: Annotated[
         str, Query(pattern=SORT_PATTERN, description="Column to sort by; a leading '-' sorts descending")
     ] = "id",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
 ) -> dict[str, Any]:
     filters = ChannelFilter(
@@ -125,7 +126,7 @@ async def list_channels(
         q=q,
         device=device,
     )
-    statement = channel_query(filters, await org_paths(session, org))
+    statement = principal.restrict(channel_query(filters, await org_paths(session, org)), Action.VIEW)
     total = await count_rows(session, statement)
     column = SORT_COLUMNS[sort.lstrip("-")]
     order = [column.desc() if sort.startswith("-") else column.asc(), Channel.gb_id]
@@ -159,7 +160,8 @@ async def export_channels(
         source=source.value if source else None,
         q=q,
     )
-    rows = await export_channel_rows(session, filters, await org_paths(session, org))
+    paths = await org_paths(session, org)
+    rows = await export_channel_rows(session, filters, paths, principal.channels(Action.EXPORT))
     body = await asyncio.to_thread(_table_bytes, fmt, rows)
     name = f"xueliang-channels{'-' + region if region else ''}.{fmt}"
     return Response(
@@ -178,7 +180,7 @@ def _table_bytes(fmt: str, rows: list[list[Any]]) -> bytes:
 
 @router.get("/{gb_id}", response_model=ChannelPublic)
 async def get_channel(principal: CanView, session: SessionDep, gb_id: str) -> ChannelPublic:
-    statement = channel_query(ChannelFilter()).where(Channel.gb_id == gb_id)
+    statement = principal.restrict(channel_query(ChannelFilter()).where(Channel.gb_id == gb_id), Action.VIEW)
     row = (await session.execute(statement)).first()
     if row is None:
         raise HTTPException(404, f"channel {gb_id} not found")
@@ -195,7 +197,9 @@ async def channel_availability(
     until: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
     """The channel's state intervals of ``kind`` overlapping [from, to), oldest first."""
-    channel_id = await session.scalar(select(Channel.id).where(Channel.gb_id == gb_id))
+    channel_id = await session.scalar(
+        principal.restrict(select(Channel.id).where(Channel.gb_id == gb_id), Action.VIEW)
+    )
     if channel_id is None:
         raise HTTPException(404, f"channel {gb_id} not found")
     if since and until and until <= since:

@@ -5,19 +5,25 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 
-from xueliang.api.deps import CanManageCatalog, CanView, ContextDep, SessionDep
+from xueliang.api.deps import CanManageCatalog, CanView, ContextDep, Principal, SessionDep
 from xueliang.api.schemas import DevicePublic, DeviceStatusPublic, Page
 from xueliang.catalog import Channel, ChannelStatus, Device, civil_code_range, count_rows
 from xueliang.gbcode import TYPE_CODES
+from xueliang.security import Action
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
 
-def _query(status: str | None, region: str | None, q: str | None) -> Any:
-    channels = select(func.count(Channel.id)).where(Channel.device_id == Device.id).scalar_subquery()
+def _query(status: str | None, region: str | None, q: str | None, visible: Any = None) -> Any:
+    """Devices with their channel counts; with ``visible`` (a channel clause) only devices with a
+    visible channel, counting only those."""
+    own = [Channel.device_id == Device.id, *([] if visible is None else [visible])]
+    channels = select(func.count(Channel.id)).where(*own).scalar_subquery()
     statement = select(Device, channels.label("channels"))
+    if visible is not None:
+        statement = statement.where(exists().where(*own))
     if status:
         statement = statement.where(Device.status == status)
     if region:
@@ -58,10 +64,10 @@ async def list_devices(
     status: ChannelStatus | None = None,
     region: Annotated[str | None, Query(pattern=r"^\d{1,8}$")] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    statement = _query(status.value if status else None, region, q)
+    statement = _query(status.value if status else None, region, q, principal.channels(Action.VIEW))
     total = await count_rows(session, statement)
     rows = await session.execute(
         statement.order_by(Device.gb_id).limit(page_size).offset((page - 1) * page_size)
@@ -72,10 +78,16 @@ async def list_devices(
 
 @router.get("/{gb_id}", response_model=DevicePublic)
 async def get_device(principal: CanView, session: SessionDep, gb_id: str) -> DevicePublic:
-    row = (await session.execute(_query(None, None, None).where(Device.gb_id == gb_id))).first()
+    row = await _visible_device(session, principal, gb_id)
+    return to_public(*row)
+
+
+async def _visible_device(session: SessionDep, principal: Principal, gb_id: str) -> Any:
+    statement = _query(None, None, None, principal.channels(Action.VIEW)).where(Device.gb_id == gb_id)
+    row = (await session.execute(statement)).first()
     if row is None:
         raise HTTPException(404, f"device {gb_id} not found")
-    return to_public(*row)
+    return row
 
 
 def _signalling(context: ContextDep) -> Any:
@@ -85,8 +97,11 @@ def _signalling(context: ContextDep) -> Any:
 
 
 @router.post("/{gb_id}/status", response_model=DeviceStatusPublic)
-async def query_device_status(principal: CanView, context: ContextDep, gb_id: str) -> DeviceStatusPublic:
+async def query_device_status(
+    principal: CanView, session: SessionDep, context: ContextDep, gb_id: str
+) -> DeviceStatusPublic:
     """Ask the device for its status now (GB/T 28181 DeviceStatus, A.2.4.3)."""
+    await _visible_device(session, principal, gb_id)
     try:
         status = await _signalling(context).device_status(gb_id)
     except LookupError:
@@ -106,9 +121,10 @@ async def query_device_status(principal: CanView, context: ContextDep, gb_id: st
 
 @router.post("/{gb_id}/catalog")
 async def refresh_device_catalog(
-    principal: CanManageCatalog, context: ContextDep, gb_id: str
+    principal: CanManageCatalog, session: SessionDep, context: ContextDep, gb_id: str
 ) -> dict[str, Any]:
     """Query the device's catalog again and wait for it (GB/T 28181 Catalog, 9.5)."""
+    await _visible_device(session, principal, gb_id)
     try:
         catalog = await _signalling(context).refresh_catalog(gb_id)
     except LookupError:

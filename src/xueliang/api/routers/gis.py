@@ -24,6 +24,7 @@ from xueliang.api.routers.channels import org_paths
 from xueliang.catalog import Availability, Channel, ChannelFilter, ChannelSource, Region, channel_query
 from xueliang.catalog.outlines import Point, outline_features
 from xueliang.insight import GOOD_STATE, valid_annotation
+from xueliang.security import Action
 
 router = APIRouter(prefix="/map", tags=["map"])
 
@@ -104,7 +105,8 @@ async def map_points(
     filters = ChannelFilter(
         region=region, org=org, point_class=point_class, source=source.value if source else None, q=q
     )
-    rows = await session.execute(point_query(filters, await org_paths(session, org), state))
+    statement = point_query(filters, await org_paths(session, org), state)
+    rows = await session.execute(principal.restrict(statement, Action.VIEW))
     points: list[list[Any]] = []
     missing = invalid = 0
     for gb_id, lon, lat, status, faulty in rows:
@@ -127,12 +129,12 @@ async def map_points(
 
 @router.get("/outlines", response_class=Response, responses={200: {"content": {"application/json": {}}}})
 async def map_outlines(principal: CanView, session: SessionDep, settings: SettingsDep) -> Response:
-    """District outlines (the hull of each 6-digit civil code's channel positions) with names."""
-    rows = await session.execute(
-        select(Channel.civil_code, Channel.longitude, Channel.latitude).where(
-            Channel.longitude.is_not(None), Channel.latitude.is_not(None)
-        )
+    """District outlines (the hull of each 6-digit civil code's channel positions that the user
+    may view) with names."""
+    statement = select(Channel.civil_code, Channel.longitude, Channel.latitude).where(
+        Channel.longitude.is_not(None), Channel.latitude.is_not(None)
     )
+    rows = await session.execute(principal.restrict(statement, Action.VIEW))
     by_district: dict[str, list[Point]] = defaultdict(list)
     for code, lon, lat in rows:
         if code and valid_annotation(lon, lat, settings.area):

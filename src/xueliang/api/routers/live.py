@@ -19,13 +19,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel
-from sqlalchemy import select
+from pydantic import BaseModel, Field
 
 from xueliang.api.deps import CanSnapshot, CanViewLive, ContextDep, SessionDep, public
-from xueliang.catalog import Channel
 from xueliang.media import LiveError, MediaHub, MseInit, Viewer, ViewerClosed, snapshot_jpeg
-from xueliang.security.headers import page_policy
+from xueliang.security import Action, ChannelHidden, Principal, ReasonRequired, authorize_channel, page_policy
 
 __all__ = ["LiveGrants", "mount", "player_router", "router"]
 
@@ -72,19 +70,42 @@ def get_hub(context: ContextDep) -> MediaHub:
 HubDep = Annotated[MediaHub, Depends(get_hub)]
 
 
-async def require_channel(session: SessionDep, gb_id: str) -> str:
-    found = await session.scalar(select(Channel.id).where(Channel.gb_id == gb_id))
-    if found is None:
-        raise HTTPException(404, f"channel {gb_id} not found")
-    return gb_id
+class LiveRequest(BaseModel):
+    reason: str = Field("", max_length=500, description="Why the channel is viewed (audited)")
 
 
-ChannelId = Annotated[str, Depends(require_channel)]
+async def authorize(
+    request: Request, session: SessionDep, principal: Principal, action: Action, gb_id: str, reason: str
+) -> None:
+    """404 outside the user's scope (as for a missing channel), 422 without a required reason;
+    the access is audited."""
+    try:
+        await authorize_channel(
+            session,
+            principal,
+            action,
+            gb_id,
+            reason=reason,
+            client=request.client.host if request.client else "",
+            reason_always_required=request.app.state.context.settings.view_reason_required,
+        )
+    except ChannelHidden as exc:
+        raise HTTPException(404, str(exc)) from None
+    except ReasonRequired as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 @router.post("/channels/{gb_id}/live", response_model=LiveGrant)
-async def open_live(principal: CanViewLive, gb_id: ChannelId, hub: HubDep, request: Request) -> LiveGrant:
+async def open_live(
+    principal: CanViewLive,
+    session: SessionDep,
+    gb_id: str,
+    hub: HubDep,
+    request: Request,
+    body: LiveRequest | None = None,
+) -> LiveGrant:
     """A WebSocket URL for one viewer of the channel (fMP4/H.264 for MSE)."""
+    await authorize(request, session, principal, Action.VIEW_LIVE, gb_id, body.reason if body else "")
     grants: LiveGrants = request.app.state.live_grants
     token = grants.issue(gb_id)
     hub.prewarm(gb_id)  # one click: the upstream opens while the browser connects
@@ -99,12 +120,16 @@ async def open_live(principal: CanViewLive, gb_id: ChannelId, hub: HubDep, reque
 )
 async def snapshot(
     principal: CanSnapshot,
-    gb_id: ChannelId,
+    session: SessionDep,
+    gb_id: str,
     hub: HubDep,
+    request: Request,
     timeout: Annotated[float, Query(gt=0, le=60)] = SNAPSHOT_TIMEOUT,
+    reason: Annotated[str, Query(max_length=500, description="Why (audited)")] = "",
 ) -> Response:
     """JPEG of the channel's latest keyframe (504 when none arrives in time, 502 when the
     camera cannot be opened)."""
+    await authorize(request, session, principal, Action.SNAPSHOT, gb_id, reason)
     try:
         jpeg = await snapshot_jpeg(hub, gb_id, timeout=timeout)
     except LiveError as exc:

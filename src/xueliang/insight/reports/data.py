@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -67,6 +67,7 @@ async def build_report(
     targets: Targets | None = None,
     threshold_hours: float = 8.0,
     worst: int = 20,
+    access: Any = None,
 ) -> Report:
     """Gather a daily, weekly or monthly report for the period containing ``day`` (local to ``zone``).
 
@@ -74,7 +75,7 @@ async def build_report(
     """
     kind = ReportKind(kind)
     targets = targets or Targets()
-    scope = await resolve_scope(session, region=region)
+    scope = replace(await resolve_scope(session, region=region), access=access)
     period = report_period(kind, day, zone)
     previous = previous_period(period, zone)
     headline = await summary(session, scope, period=period, now=now, area=area)
@@ -97,10 +98,13 @@ async def build_report(
     worst_rows, over = await worst_channels(
         session, scope, period, now=now, limit=worst, threshold_hours=threshold_hours
     )
-    orders_filter = WorkOrderFilter(status="active", region=region)
+    orders_filter = WorkOrderFilter(status="active", region=region, access=access)
     counts = await work_order_counts(session, orders_filter, now=now)
     overdue, _total = await list_work_orders(
-        session, WorkOrderFilter(status="active", overdue=True, region=region), now=now, limit=20
+        session,
+        WorkOrderFilter(status="active", overdue=True, region=region, access=access),
+        now=now,
+        limit=20,
     )
     name = (
         "全部"

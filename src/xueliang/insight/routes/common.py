@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import HTTPException
@@ -39,9 +41,11 @@ async def scope_for(
     org: str | None = None,
     point_class: int | None = None,
     source: str | None = None,
+    access: Any = None,
 ) -> Scope:
+    """The scope of a figure; ``access`` limits it to the channels the user may see."""
     try:
-        return await resolve_scope(session, region, org, point_class, source)
+        return replace(await resolve_scope(session, region, org, point_class, source), access=access)
     except UnknownScope as exc:
         raise HTTPException(404, str(exc)) from None
 

@@ -6,7 +6,7 @@ import asyncio
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from xueliang.api.deps import CanExport, SessionDep, SettingsDep
 from xueliang.db import utcnow
@@ -14,6 +14,7 @@ from xueliang.insight.indicators import UnknownScope
 from xueliang.insight.periods import ReportKind, default_report_date
 from xueliang.insight.reports import FORMATS, build_report, render_report
 from xueliang.insight.routes.common import REGION_PATTERN, zone_of
+from xueliang.security import Action, AuditEntry, append_audit
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -21,6 +22,7 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 @router.get("/{kind}", response_class=Response)
 async def get_report(
     principal: CanExport,
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     kind: ReportKind,
@@ -37,9 +39,26 @@ async def get_report(
     zone = zone_of(settings)
     day = day or default_report_date(kind, now.astimezone(zone).date())
     try:
-        report = await build_report(session, kind, day, zone=zone, now=now, region=region, area=settings.area)
+        report = await build_report(
+            session,
+            kind,
+            day,
+            zone=zone,
+            now=now,
+            region=region,
+            area=settings.area,
+            access=principal.channels(Action.VIEW),
+        )
     except UnknownScope as exc:
         raise HTTPException(404, str(exc)) from None
+    detail = {"report": kind.value, "date": str(report.period.first), "region": region, "format": fmt}
+    client = request.client.host if request.client else ""
+    entry = AuditEntry(
+        principal.username, "export", target=f"report {kind.value}", client_address=client, detail=detail
+    )
+    await session.rollback()  # end the reads: the audit append starts its own write transaction
+    await append_audit(session, entry)
+    await session.commit()
     body = await asyncio.to_thread(render_report, report, fmt, lang)
     name = f"xueliang-{kind.value}-{report.period.first}{'-' + region if region else ''}.{fmt}"
     return Response(

@@ -14,6 +14,7 @@ from xueliang.db import utcnow
 from xueliang.insight.indicators import breakdown, summary, trend
 from xueliang.insight.periods import day_periods
 from xueliang.insight.routes.common import REGION_PATTERN, period_from, scope_for, zone_of
+from xueliang.security import Action
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 
@@ -49,7 +50,9 @@ async def stats_summary(
     0–1, null = no data) and more: point-in-time without a period, time-weighted over [from, to)."""
     now = utcnow()
     period = period_from(start, end, now)
-    scope = await scope_for(session, region, org, point_class, source.value if source else None)
+    scope = await scope_for(
+        session, region, org, point_class, source.value if source else None, principal.channels(Action.VIEW)
+    )
     return await summary(session, scope, period=period, now=now, area=settings.area)
 
 
@@ -73,7 +76,9 @@ async def stats_breakdown(
     """One row per group with the summary's indicators and a ``rank`` by online rate."""
     now = utcnow()
     period = period_from(start, end, now)
-    scope = await scope_for(session, region, org, point_class, source.value if source else None)
+    scope = await scope_for(
+        session, region, org, point_class, source.value if source else None, principal.channels(Action.VIEW)
+    )
     rows = await breakdown(
         session, scope, group_by.value, level=level, period=period, now=now, area=settings.area
     )
@@ -101,6 +106,8 @@ async def stats_trend(
     now = utcnow()
     zone = zone_of(settings)
     last = end or now.astimezone(zone).date()
-    scope = await scope_for(session, region, org, point_class, source.value if source else None)
+    scope = await scope_for(
+        session, region, org, point_class, source.value if source else None, principal.channels(Action.VIEW)
+    )
     items = await trend(session, scope, day_periods(last - timedelta(days=days - 1), days, zone), now=now)
     return {"items": items, "total": len(items), "timezone": settings.timezone}

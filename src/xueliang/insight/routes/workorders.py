@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
-from xueliang.api.deps import CanManageCatalog, CanView, SessionDep
+from xueliang.api.deps import CanManageCatalog, CanView, Principal, SessionDep
+from xueliang.catalog import Channel
 from xueliang.db import utcnow
 from xueliang.insight.routes.common import REGION_PATTERN, scope_for
 from xueliang.insight.workorders import (
+    WorkOrder,
     WorkOrderConflict,
     WorkOrderFilter,
     WorkOrderNotFound,
@@ -20,24 +23,23 @@ from xueliang.insight.workorders import (
     get_work_order,
     list_work_orders,
 )
+from xueliang.security import Action
 
 router = APIRouter(prefix="/workorders", tags=["workorders"])
+OrderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class AssignBody(BaseModel):
     assignee: str = Field(min_length=1, max_length=100, description="Person or contractor")
     note: str = Field("", max_length=4000)
-    actor: str = Field("operator", min_length=1, max_length=100, description="Who does this")
 
 
 class CommentBody(BaseModel):
     note: str = Field(min_length=1, max_length=4000)
-    actor: str = Field("operator", min_length=1, max_length=100)
 
 
 class CloseBody(BaseModel):
     reason: str = Field(min_length=1, max_length=4000, description="Why the order is closed by hand")
-    actor: str = Field("operator", min_length=1, max_length=100)
 
 
 @router.get("")
@@ -51,12 +53,13 @@ async def list_orders(
     cause: Annotated[str | None, Query(max_length=16)] = None,
     priority: Annotated[int | None, Query(ge=1, le=9)] = None,
     channel: Annotated[str | None, Query(description="Channel GB ID")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Orders, most urgent first; ``status=active`` means not closed."""
     scope = await scope_for(session, region, org)
     filters = WorkOrderFilter(
+        access=principal.channels(Action.VIEW),
         status=status,
         overdue=overdue,
         region=region,
@@ -72,15 +75,28 @@ async def list_orders(
 
 
 @router.get("/{order_id}")
-async def get_order(principal: CanView, session: SessionDep, order_id: int) -> dict[str, Any]:
+async def get_order(principal: CanView, session: SessionDep, order_id: OrderId) -> dict[str, Any]:
     """One order with its full history (``events``, oldest first)."""
+    await _visible(session, principal, order_id)
     try:
         return await get_work_order(session, order_id, now=utcnow())
     except WorkOrderNotFound as exc:
         raise HTTPException(404, str(exc)) from None
 
 
-async def _act(session: SessionDep, order_id: int, action: Any) -> dict[str, Any]:
+async def _visible(session: SessionDep, principal: Principal, order_id: int) -> None:
+    """404 for an order of a channel outside the user's scope, as for a missing one."""
+    access = principal.channels(Action.VIEW)
+    if access is None:
+        return
+    visible = WorkOrder.channel_gb_id.in_(select(Channel.gb_id).where(access))
+    if await session.scalar(select(WorkOrder.id).where(WorkOrder.id == order_id, visible)) is None:
+        raise HTTPException(404, f"work order {order_id} not found")
+
+
+async def _act(session: SessionDep, principal: Principal, order_id: int, action: Any) -> dict[str, Any]:
+    await _visible(session, principal, order_id)
+    await session.rollback()  # the action's own transaction follows
     now = utcnow()
     try:
         async with session.begin():
@@ -96,35 +112,38 @@ async def _act(session: SessionDep, order_id: int, action: Any) -> dict[str, Any
 
 @router.post("/{order_id}/assign")
 async def assign_order(
-    principal: CanManageCatalog, session: SessionDep, order_id: int, body: AssignBody
+    principal: CanManageCatalog, session: SessionDep, order_id: OrderId, body: AssignBody
 ) -> dict[str, Any]:
     return await _act(
         session,
+        principal,
         order_id,
         lambda now: assign_work_order(
-            session, order_id, body.assignee, actor=body.actor, now=now, note=body.note
+            session, order_id, body.assignee, actor=principal.username, now=now, note=body.note
         ),
     )
 
 
 @router.post("/{order_id}/comments")
 async def comment_order(
-    principal: CanView, session: SessionDep, order_id: int, body: CommentBody
+    principal: CanView, session: SessionDep, order_id: OrderId, body: CommentBody
 ) -> dict[str, Any]:
     return await _act(
         session,
+        principal,
         order_id,
-        lambda now: comment_work_order(session, order_id, body.note, actor=body.actor, now=now),
+        lambda now: comment_work_order(session, order_id, body.note, actor=principal.username, now=now),
     )
 
 
 @router.post("/{order_id}/close")
 async def close_order(
-    principal: CanManageCatalog, session: SessionDep, order_id: int, body: CloseBody
+    principal: CanManageCatalog, session: SessionDep, order_id: OrderId, body: CloseBody
 ) -> dict[str, Any]:
     """Close by hand with a reason (recovered faults close themselves once verified)."""
     return await _act(
         session,
+        principal,
         order_id,
-        lambda now: close_work_order(session, order_id, body.reason, actor=body.actor, now=now),
+        lambda now: close_work_order(session, order_id, body.reason, actor=principal.username, now=now),
     )
