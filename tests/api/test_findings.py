@@ -43,3 +43,24 @@ async def test_recent_faults_across_channels(client, sessions):
         for i in (await client.get("/findings", params={"region": region})).json()["items"]
     )
     assert (await client.get("/findings", params={"region": "34x"})).status_code == 422
+
+
+async def test_a_scoped_user_sees_the_findings_of_their_channels_only(client, sessions):
+    from tests.support.auth import add_user, login
+
+    from xueliang.security import AccessGrant, find_user
+
+    async with sessions() as session, session.begin():
+        await seed_city(session, 16)
+        ids = (await session.execute(select(Channel.id, Channel.gb_id).order_by(Channel.gb_id))).all()
+        for channel_id, _gb in ids:
+            await record_finding(
+                session, FindingRecord(channel_id=channel_id, at=utcnow(), output_ok=True, integrity="blur")
+            )
+    await add_user(sessions, "zhou", [])
+    async with sessions() as session, session.begin():
+        zhou = await find_user(session, "zhou")
+        session.add(AccessGrant(user_id=zhou.id, role="viewer", region="340207"))
+    body = (await client.get("/findings", headers=await login(client, "zhou"))).json()
+    assert body["total"] == sum(1 for _id, gb in ids if gb.startswith("340207")) > 0
+    assert all(item["channel_id"].startswith("340207") for item in body["items"])

@@ -98,3 +98,24 @@ async def test_web_config_tells_map_and_targets(client):
     assert body["map"] == {"tile_url": None, "coord_system": "wgs84", "area": [73.4, 18.1, 135.1, 53.6]}
     assert body["targets"]["by_class"] == {"1": 0.98, "2": 0.95, "3": 0.95}
     assert body["point_classes"] == 3 and body["timezone"] == "Asia/Shanghai"
+
+
+async def test_a_scoped_user_sees_only_the_channels_of_their_scope(client, sessions, city):
+    from tests.support.auth import add_user, login
+
+    from xueliang.security import AccessGrant, find_user
+
+    await add_user(sessions, "zhou", [])
+    async with sessions() as session, session.begin():
+        zhou = await find_user(session, "zhou")
+        session.add(AccessGrant(user_id=zhou.id, role="operator", region="340202"))
+    headers = await login(client, "zhou")
+    points = (await client.get("/map/points", headers=headers)).json()
+    everything = (await client.get("/map/points")).json()
+    assert points["points"] and all(p[0].startswith("340202") for p in points["points"])
+    assert len(points["points"]) < len(everything["points"])
+    outlines = (await client.get("/map/outlines", headers=headers)).json()
+    assert [f["properties"]["civil_code"] for f in outlines["features"]] == ["340202"]
+    export = await client.get("/channels/export", params={"format": "csv"}, headers=headers)
+    rows = export.content.decode("utf-8-sig").strip().splitlines()[1:]
+    assert rows and all(row.startswith("340202") for row in rows)
