@@ -10,6 +10,7 @@ from xueliang.api.routers import channels, devices, health, regions, signalling
 from xueliang.api.routers import live as live_view
 from xueliang.insight.routes import reports, stats, workorders
 from xueliang.inspection import routes as inspection
+from xueliang.security import alert_routes, privacy_routes
 
 API_PREFIX = "/api/v1"
 
@@ -30,5 +31,7 @@ def create_app(context: PlatformContext) -> FastAPI:
     app.include_router(reports.router, prefix=API_PREFIX)
     app.include_router(workorders.router, prefix=API_PREFIX)
     app.include_router(inspection.router, prefix=API_PREFIX)
+    app.include_router(privacy_routes.router, prefix=API_PREFIX)
+    app.include_router(alert_routes.router, prefix=API_PREFIX)
     live_view.mount(app, API_PREFIX)
     return app

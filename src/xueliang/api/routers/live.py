@@ -5,6 +5,9 @@ upstream; the WebSocket ``/live/{token}`` then carries a JSON ``init`` message (
 picture size), the fMP4 init segment, and one fMP4 fragment per frame, the first on a
 keyframe, for Media Source Extensions. Failures reach the viewer as
 ``{"type": "error", "message": ...}`` before the socket closes.
+
+Callers who must not see a channel's privacy-masked areas (:data:`MaskingDep`) get snapshots
+and live video with the masks burned in; the grant carries the masks to the WebSocket.
 """
 
 from __future__ import annotations
@@ -24,7 +27,17 @@ from sqlalchemy import select
 
 from xueliang.api.deps import ContextDep, SessionDep
 from xueliang.catalog import Channel
-from xueliang.media import LiveError, MediaHub, MseInit, Viewer, ViewerClosed, snapshot_jpeg
+from xueliang.media import (
+    LiveError,
+    MediaHub,
+    MseInit,
+    PrivacyMasks,
+    Viewer,
+    ViewerClosed,
+    snapshot_jpeg,
+)
+from xueliang.security.privacy import load_privacy_masks
+from xueliang.security.privacy_routes import MaskingDep
 
 __all__ = ["LiveGrants", "mount", "player_router", "router"]
 
@@ -36,30 +49,33 @@ SNAPSHOT_TIMEOUT = 10.0
 
 
 class LiveGrants:
-    """Single-use live tokens: random, bound to one channel, valid ``ttl`` seconds."""
+    """Single-use live tokens: random, bound to one channel (and the privacy masks to burn
+    in, if any), valid ``ttl`` seconds."""
 
     def __init__(self, ttl: float = TOKEN_TTL) -> None:
         self.ttl = ttl
-        self._grants: dict[str, tuple[str, float]] = {}
+        self._grants: dict[str, tuple[str, PrivacyMasks | None, float]] = {}
 
-    def issue(self, channel_id: str) -> str:
+    def issue(self, channel_id: str, masks: PrivacyMasks | None = None) -> str:
         now = time.monotonic()
-        self._grants = {t: g for t, g in self._grants.items() if g[1] > now}
+        self._grants = {t: g for t, g in self._grants.items() if g[2] > now}
         token = secrets.token_urlsafe(24)
-        self._grants[token] = (channel_id, now + self.ttl)
+        self._grants[token] = (channel_id, masks or None, now + self.ttl)
         return token
 
-    def redeem(self, token: str) -> str | None:
+    def redeem(self, token: str) -> tuple[str, PrivacyMasks | None] | None:
+        """``(channel_id, masks)`` of a valid token, once."""
         grant = self._grants.pop(token, None)
-        if grant is None or grant[1] <= time.monotonic():
+        if grant is None or grant[2] <= time.monotonic():
             return None
-        return grant[0]
+        return grant[0], grant[1]
 
 
 class LiveGrant(BaseModel):
     ws_url: str
     codec: str | None  # RFC 6381, when the channel's stream is already open; always in "init"
     expires_in: int
+    masked: bool = False  # privacy masks are burned into this view
 
 
 def get_hub(context: ContextDep) -> MediaHub:
@@ -81,14 +97,25 @@ async def require_channel(session: SessionDep, gb_id: str) -> str:
 ChannelId = Annotated[str, Depends(require_channel)]
 
 
+async def _masks_for(session: SessionDep, gb_id: str, masked: bool) -> PrivacyMasks | None:
+    """The masks to burn in for this caller: None when unmasked or the channel has none."""
+    if not masked:
+        return None
+    return (await load_privacy_masks(session, gb_id)) or None
+
+
 @router.post("/channels/{gb_id}/live", response_model=LiveGrant)
-async def open_live(gb_id: ChannelId, hub: HubDep, request: Request) -> LiveGrant:
+async def open_live(
+    gb_id: ChannelId, hub: HubDep, request: Request, session: SessionDep, masked: MaskingDep
+) -> LiveGrant:
     """A WebSocket URL for one viewer of the channel (fMP4/H.264 for MSE)."""
+    masks = await _masks_for(session, gb_id, masked)
     grants: LiveGrants = request.app.state.live_grants
-    token = grants.issue(gb_id)
+    token = grants.issue(gb_id, masks)
     hub.prewarm(gb_id)  # one click: the upstream opens while the browser connects
     ws_url = request.app.url_path_for("live_socket", token=token)
-    return LiveGrant(ws_url=str(ws_url), codec=hub.codec_string(gb_id), expires_in=TOKEN_TTL)
+    codec = hub.codec_string(gb_id, masked=masks is not None)
+    return LiveGrant(ws_url=str(ws_url), codec=codec, expires_in=TOKEN_TTL, masked=masks is not None)
 
 
 @router.get(
@@ -99,12 +126,16 @@ async def open_live(gb_id: ChannelId, hub: HubDep, request: Request) -> LiveGran
 async def snapshot(
     gb_id: ChannelId,
     hub: HubDep,
+    session: SessionDep,
+    masked: MaskingDep,
     timeout: Annotated[float, Query(gt=0, le=60)] = SNAPSHOT_TIMEOUT,
 ) -> Response:
     """JPEG of the channel's latest keyframe (504 when none arrives in time, 502 when the
-    camera cannot be opened)."""
+    camera cannot be opened), with the channel's privacy masks burned in for masked callers."""
+    masks = await _masks_for(session, gb_id, masked)
+    await session.close()  # no connection held while waiting for a keyframe
     try:
-        jpeg = await snapshot_jpeg(hub, gb_id, timeout=timeout)
+        jpeg = await snapshot_jpeg(hub, gb_id, timeout=timeout, masks=masks)
     except LiveError as exc:
         raise HTTPException(exc.http_status, str(exc)) from None
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
@@ -141,16 +172,17 @@ async def _stream(websocket: WebSocket, viewer: Viewer) -> None:
 @router.websocket("/live/{token}")
 async def live_socket(websocket: WebSocket, token: str) -> None:
     await websocket.accept()
-    channel_id = websocket.app.state.live_grants.redeem(token)
+    grant = websocket.app.state.live_grants.redeem(token)
     media: MediaHub | None = websocket.app.state.context.media
-    if channel_id is None:
+    if grant is None:
         await _report(websocket, "unknown or expired live token", 4403)
         return
     if media is None:
         await _report(websocket, "the media plane is not running", 1013)
         return
+    channel_id, masks = grant
     try:
-        viewer = media.watch(channel_id)
+        viewer = media.watch(channel_id, masks=masks)
     except LiveError as exc:
         await _report(websocket, str(exc))
         return
