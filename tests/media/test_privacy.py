@@ -140,7 +140,9 @@ async def test_transcoder_burns_masks_into_h264_and_takes_new_ones_on_the_fly(h2
                     await asyncio.sleep(0.02)
                 transcoder.masks = PrivacyMasks()
                 mark = len(out)
-            transcoder.push(MediaFrame(VideoCodec.H264, encoded.pts, encoded.keyframe, encoded.data, encoded.dts))
+            transcoder.push(
+                MediaFrame(VideoCodec.H264, encoded.pts, encoded.keyframe, encoded.data, encoded.dts)
+            )
         deadline = loop.time() + 20
         while len(out) < len(h264_clip.frames) - 2 and loop.time() < deadline:
             await asyncio.sleep(0.02)
