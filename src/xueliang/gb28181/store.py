@@ -150,7 +150,11 @@ class DirectoryWriter:
         finally:
             await engine.dispose()
 
-    async def _apply(self, session: AsyncSession, ops: list[_Op]) -> None:
+    async def _apply(self, session: AsyncSession, batch: list[_Op]) -> None:
+        # Security events do not break the runs of directory changes they are interleaved with
+        # (one after each registration): they are written together, after them.
+        ops = [op for op in batch if op.kind != "security"]
+        events = [(event, op.at) for op in batch if op.kind == "security" for event in op.payload]  # type: ignore[attr-defined]
         index = 0
         while index < len(ops):
             kind = ops[index].kind
@@ -168,9 +172,6 @@ class DirectoryWriter:
             elif kind == "offline":
                 ids = [d for op in run for d in op.payload]  # type: ignore[attr-defined]
                 await set_devices_online(session, ids, False, at)
-            elif kind == "security":
-                events = [(event, op.at) for op in run for event in op.payload]  # type: ignore[attr-defined]
-                await self._alerts(record_events, session, events)
             elif kind == "info":
                 reports = []
                 for op in run:
@@ -189,6 +190,8 @@ class DirectoryWriter:
                 for op in run:
                     await self._apply_one(session, op)
             index = end
+        if events:
+            await self._alerts(record_events, session, events)
 
     @staticmethod
     async def _apply_one(session: AsyncSession, op: _Op) -> None:
