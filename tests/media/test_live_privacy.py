@@ -1,9 +1,11 @@
 """Privacy masks through the running app: masks stored and validated over HTTP, snapshots and
 live fMP4 (over a real WebSocket, decoded by FFmpeg) blank where masked for masked callers
-only, and edits reaching a masked live view while it plays."""
+only, and an edit reaching a masked live view while it plays."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from tests.media.test_live_api import decode_mp4, watch
 from tests.media.test_privacy import BOX, OUTSIDE, blank, region, textured
 from tests.support.live_app import GB_H264, GB_H265, UNKNOWN, Live, start_live
+from websockets.asyncio.client import connect
 
 PENTAGON = {"points": [[0.05, 0.2], [0.5, 0.15], [0.55, 0.5], [0.3, 0.75], [0.05, 0.6]], "label": "window"}
 
@@ -98,3 +101,21 @@ async def test_masked_caller_of_a_channel_without_masks_gets_the_plain_stream(li
     got = await watch("ws://" + live.base.removeprefix("http://") + grant["ws_url"], 10)
     assert textured(region(decode_mp4(got.mp4)[0], BOX))
     assert not any(s.masking for s in live.hub.sessions())
+
+
+async def test_an_edit_reaches_a_masked_live_view_while_it_plays(live: Live) -> None:
+    await put_masks(live, GB_H264, [PENTAGON])
+    async with live.http() as client:
+        grant = (await client.post(f"/channels/{GB_H264}/live", params={"masked": True})).json()
+    url = "ws://" + live.base.removeprefix("http://") + grant["ws_url"]
+    moved = {"points": [[0.6, 0.05], [0.97, 0.05], [0.97, 0.55], [0.6, 0.55]], "label": "shop"}
+    async with connect(url, max_size=None) as ws:
+        assert json.loads(await asyncio.wait_for(ws.recv(), 20))["type"] == "init"
+        parts = [await asyncio.wait_for(ws.recv(), 10) for _ in range(11)]  # init segment + 10
+        await put_masks(live, GB_H264, [moved])
+        parts += [await asyncio.wait_for(ws.recv(), 10) for _ in range(75)]  # past two keyframes
+    pictures = decode_mp4(b"".join(parts))
+    for picture in pictures[:8]:
+        assert blank(region(picture, BOX)) and textured(region(picture, OUTSIDE))
+    for picture in pictures[-20:]:
+        assert textured(region(picture, BOX)) and blank(region(picture, OUTSIDE))
