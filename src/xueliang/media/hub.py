@@ -245,7 +245,7 @@ class _Session:
         else:
             if viewer.masks:
                 derived = self.masked
-                if viewer.masks != derived.masks:  # edited since: the newest masks for everyone
+                if derived.transcoder is None:  # once running, update_masks() keeps them current
                     derived.set_masks(viewer.masks)
             elif want is VideoCodec.H264:
                 derived = self.transcoded
