@@ -87,7 +87,7 @@ async def get_alerts(
     session: SessionDep,
     kind: AlertKind | None = None,
     device: Annotated[str | None, Query(pattern=r"^\d{1,20}$", description="GB ID or a prefix")] = None,
-    open: bool | None = None,  # noqa: A002  (the API's word)
+    open: bool | None = None,
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AlertPage:
