@@ -88,6 +88,14 @@ def serve(
     sip_rate_limit: Annotated[
         float | None, typer.Option(help="SIP messages/s per source address [XUELIANG_SIP_RATE_LIMIT] (500).")
     ] = None,
+    sip_accept_unknown: Annotated[
+        bool | None,
+        typer.Option(
+            "--sip-accept-unknown/--sip-reject-unknown",
+            help="Let IDs not in the resource directory register (with an alert) or refuse them "
+            "[XUELIANG_SIP_ACCEPT_UNKNOWN] (accept).",
+        ),
+    ] = None,
     media_ip: Annotated[
         str | None, typer.Option(help="Address devices send media to [XUELIANG_MEDIA_IP] (the SIP host).")
     ] = None,
@@ -208,6 +216,7 @@ def serve(
         point_classes=point_classes,
         log_level=log_level,
         sip_rate_limit=sip_rate_limit,
+        sip_accept_unknown=sip_accept_unknown,
         media_ip=media_ip,
         media_ports=media_ports,
         media_transport=media_transport,

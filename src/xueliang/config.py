@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         gt=0,
         description="SIP messages per second accepted from one source address (burst: twice that).",
     )
+    sip_accept_unknown: bool = Field(
+        True,
+        description="Let device IDs that are not in the resource directory register (raising an "
+        "unknown_device alert); false refuses them with 403 (once the directory has devices).",
+    )
     media_ip: str = Field(
         "", description="Address put in INVITE SDP for devices to send media to; empty: the SIP host."
     )

@@ -10,4 +10,6 @@ def load_all() -> None:
     import xueliang.catalog.models  # noqa: F401
     import xueliang.insight.workorders  # noqa: F401
     import xueliang.inspection.models  # noqa: F401
+    import xueliang.security.alerts  # noqa: F401
     import xueliang.security.models  # noqa: F401
+    import xueliang.security.privacy  # noqa: F401

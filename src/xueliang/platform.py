@@ -64,13 +64,18 @@ async def start_signalling(context: PlatformContext, tasks: list[asyncio.Task[No
     from xueliang.db import utcnow
     from xueliang.gb28181.server import SignallingServer
     from xueliang.gb28181.store import DirectoryWriter
+    from xueliang.security.monitoring import follow_directory, load_monitor
 
+    started = utcnow()
     async with context.sessions() as session, session.begin():
-        await reset_presence(session, utcnow())
+        await reset_presence(session, started)
         passwords = await device_passwords(session)
+        monitor = await load_monitor(session, context.settings)
     writer = DirectoryWriter(context.settings.database_url)
     tasks.append(asyncio.create_task(writer.run(), name="directory-writer"))
-    context.signalling = SignallingServer(context.settings, writer, passwords)
+    following = follow_directory(context.sessions, monitor, started)
+    tasks.append(asyncio.create_task(following, name="asset-monitor"))
+    context.signalling = SignallingServer(context.settings, writer, passwords, monitor)
     await context.signalling.start()
 
 

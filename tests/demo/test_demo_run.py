@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from tests.support.platform import free_port
 
-from xueliang.demo.run import truth
+from xueliang.demo.county import COUNTY_SIP_ID
+from xueliang.demo.run import PER_DEVICE, DemoCity, truth
 
 pytestmark = pytest.mark.slow
 
@@ -106,25 +107,35 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             _stop(process)
 
 
+RTSP = max(4, CHANNELS // 200)
+COUNTY = DemoCity(CHANNELS, RTSP, "").county_devices * PER_DEVICE
+
+
 def _expected_online() -> float:
-    """The share of the city the simulator keeps online (NVRs that register, RTSP cameras)."""
+    """The share of the city the simulator keeps online: NVRs that register, the RTSP
+    cameras and the county's cameras."""
     from xueliang.demo.city import city_channels
 
     plan = list(city_channels(CHANNELS))
-    rtsp = max(4, CHANNELS // 200)
-    online = sum(1 for c in plan if not truth(c.gb_id, c.device_gb_id)[0]) + rtsp
-    return online / (CHANNELS + rtsp)
+    online = sum(1 for c in plan if not truth(c.gb_id, c.device_gb_id)[0]) + RTSP + COUNTY
+    return online / (CHANNELS + RTSP + COUNTY)
 
 
 def test_the_demo_city_comes_alive_with_indicators_near_the_truth(demo: Demo) -> None:
     expected = _expected_online()
+
+    def county_imported() -> bool:
+        downlinks = demo.get("/cascade/downlinks").json()["items"]
+        return any(d["id"] == COUNTY_SIP_ID and d["channels"] == COUNTY for d in downlinks)
+
+    demo.wait_for("the county platform's cameras at the city", county_imported, 180)
 
     def online_rate() -> float:
         return float(demo.get("/stats/summary").json()["online_rate"])
 
     demo.wait_for("the city to register", lambda: online_rate() >= expected - 0.03, 180)
     summary = demo.get("/stats/summary").json()
-    assert summary["channels"] == CHANNELS + max(4, CHANNELS // 200)
+    assert summary["channels"] == CHANNELS + RTSP + COUNTY
     assert abs(summary["online_rate"] - expected) <= 0.03  # flapping devices come and go
     assert 0.0 < summary["annotation_rate"] < 1.0  # a few channels have no or invalid coordinates
     trend = demo.get("/stats/trend", days=30).json()

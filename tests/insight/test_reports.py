@@ -117,3 +117,40 @@ async def test_empty_region_report(session, city):
     assert report.counties == [] and report.worst == []
     assert "空区" in render_html(report)
     assert render_xlsx(report)[:2] == b"PK"
+
+
+async def test_weekly_report_has_an_asset_security_section(session, city):
+    from openpyxl import load_workbook
+
+    from xueliang.security.alerts import record_events
+    from xueliang.security.assets import AlertKind, SecurityEvent
+
+    def seen(kind: AlertKind, device: str, at: datetime) -> tuple[SecurityEvent, datetime]:
+        return SecurityEvent(kind, device, "UDP 10.0.0.1:5060", "detail"), at
+
+    async with session.begin():
+        await record_events(
+            session,
+            [seen(AlertKind.FORGED_KEEPALIVE, "34020200001320000001", T0 + H)] * 4
+            + [seen(AlertKind.DEFAULT_PASSWORD, "34020200001320000001", T0 + H)]
+            + [seen(AlertKind.DEFAULT_PASSWORD, "34020300001320000002", T0 + 2 * H)]
+            + [seen(AlertKind.UNKNOWN_DEVICE, "44010000001320000003", T0 + 2 * H)]  # another city
+            + [seen(AlertKind.DUPLICATE_ID, "34020200001320000004", T0 - 30 * 24 * H)],  # weeks before
+        )
+    report = await build_report(session, "weekly", date(2026, 11, 4), zone=SHANGHAI, now=NOW, region="34")
+    assert report.assets is not None
+    by_kind = report.assets["by_kind"]
+    assert by_kind["forged_keepalive"] == {"alerts": 1, "events": 4, "open": 1}
+    assert by_kind["default_password"]["alerts"] == 2 and by_kind["unknown_device"]["alerts"] == 0
+    assert by_kind["duplicate_id"]["alerts"] == 0
+    devices = [d["device_id"] for d in report.assets["devices"]]
+    assert devices == ["34020200001320000001", "34020300001320000002"]
+    html = render_html(report)
+    assert "资产安全" in html and "伪造心跳" in html and "34020200001320000001" in html
+    assert "Asset security" in render_html(report, "en")
+    book = load_workbook(io.BytesIO(render_xlsx(report)))
+    rows = {row[1]: row for row in book["资产安全"].iter_rows(min_row=2, values_only=True)}
+    assert rows["forged_keepalive"][2:] == (1, 4, 1)
+    assert book["安全告警设备"]["A2"].value == "34020200001320000001"
+    daily = await build_report(session, "daily", date(2026, 11, 2), zone=SHANGHAI, now=NOW)
+    assert daily.assets is None and "资产安全" not in render_html(daily)

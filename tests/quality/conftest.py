@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 
-def _photo(name: str) -> np.ndarray:
+def sample_photo(name: str) -> np.ndarray:
     from skimage import data
 
     image = getattr(data, name)()
@@ -27,12 +27,12 @@ def camera_like(image: np.ndarray, seed: int = 0, sigma: float = 1.5) -> np.ndar
 @pytest.fixture(scope="session")
 def photo() -> np.ndarray:
     """A clean, textured 640×360 BGR photograph (skimage astronaut)."""
-    return camera_like(_photo("astronaut"), seed=1)
+    return camera_like(sample_photo("astronaut"), seed=1)
 
 
 @pytest.fixture(scope="session")
 def other_photo() -> np.ndarray:
-    return camera_like(_photo("chelsea"), seed=2)
+    return camera_like(sample_photo("chelsea"), seed=2)
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from xueliang.quality import DefectKind, Diagnosis, Thresholds, diagnose, make_reference
+from xueliang.quality import DefectKind, Diagnosis, Thresholds, diagnose, evalset, make_reference
 
-from .conftest import camera_like
+from .conftest import camera_like, sample_photo
 
 K = DefectKind
 
@@ -83,6 +83,39 @@ def test_color_cast_on_a_colourful_scene(other_photo: np.ndarray) -> None:
     assert K.COLOR_CAST in kinds(diagnose(camera_like(np.minimum(cast, 255))))
 
 
+def _street(seed: int) -> np.ndarray:
+    """A static street under a deep-blue sky: gray buildings with windows, a gray road with
+    white lane marks.  The brightest area is the sky, not a white object."""
+    rng = np.random.default_rng(seed)
+    scene = np.empty((360, 640, 3), np.float32)
+    y = np.linspace(0, 1, 200, dtype=np.float32)[:, None, None]
+    scene[:200] = np.array([205, 150, 90]) * (1 - y) + np.array([225, 200, 175]) * y
+    x = 0
+    while x < 640:
+        width, top = int(rng.integers(50, 110)), int(rng.integers(50, 160))
+        shade = float(rng.integers(70, 150))
+        scene[top:200, x : x + width] = (shade, shade, shade + 8)
+        for wy in range(top + 6, 194, 10):
+            for wx in range(x + 4, x + width - 6, 10):
+                scene[wy : wy + 4, wx : wx + 4] = shade * 0.5
+        x += width + int(rng.integers(2, 10))
+    scene[200:] = (72, 74, 76)
+    for lane in range(0, 640, 80):
+        scene[288:291, lane : lane + 40] = 225
+    return scene
+
+
+def test_color_cast_under_a_blue_sky() -> None:
+    """The white patch alone takes the sky for white: a healthy street reads as blue, a
+    warm cast that neutralises the sky reads as none.  The gray world and the gray edge
+    outvote it."""
+    street = _street(5)
+    healthy = diagnose(camera_like(street, seed=5))
+    assert healthy.ok, healthy.metrics
+    warm = np.minimum(street * np.array([0.55, 0.85, 1.45], np.float32), 255)  # B, G, R gains
+    assert kinds(diagnose(camera_like(warm, seed=6))) == {K.COLOR_CAST}
+
+
 def test_periodic_scene_is_not_stripes(photo: np.ndarray) -> None:
     """A railing or a brick wall (thin sharp lines, a harmonic series) is scene content;
     interference stripes on it are still found."""
@@ -111,6 +144,33 @@ def test_out_of_focus_occluder(photo: np.ndarray) -> None:
     leaf = cv2.GaussianBlur(photo.astype(np.float32), (0, 0), 30) * 0.7
     d = diagnose(camera_like(photo.astype(np.float32) * (1 - mask) + leaf * mask))
     assert kinds(d) == {K.OCCLUSION}
+
+
+@pytest.mark.parametrize("name", ["brick", "gravel"])
+def test_out_of_focus_card_over_a_uniform_texture(name: str) -> None:
+    """A card held in front of the lens over a wall of bricks: defocused, it is as plain
+    as the blurred bricks (no soft shapes in it); its compact silhouette gives it away."""
+    scene = sample_photo(name).astype(np.float32)
+    assert diagnose(camera_like(scene, seed=1)).ok
+    mask = np.zeros(scene.shape[:2], np.float32)
+    mask[:, :384] = 1.0  # 60 % of the frame, from the left edge
+    mask = cv2.GaussianBlur(mask, (0, 0), 4)[..., None]
+    card = cv2.GaussianBlur(scene, (0, 0), 30) * 0.75
+    assert kinds(diagnose(camera_like(scene * (1 - mask) + card * mask, seed=2))) == {K.OCCLUSION}
+
+
+def test_on_screen_clock_over_a_low_texture_view_is_not_occlusion() -> None:
+    """A plain wall or sky under the camera's clock: the text is all the detail there is,
+    it is not a scene beside an occluder."""
+    scenes = evalset.base_scenes()
+    plain = [i for i, (name, _) in enumerate(scenes) if name in ("wall", "sky")]
+    rng = np.random.default_rng(0)
+    frames = []
+    for second in range(16):
+        view = evalset._random_view(rng, scenes, plain[second % 2])
+        frames.append(evalset._osd_clock(evalset._sensor(evalset._render(view, scenes), rng), second))
+    for frame in evalset._h264_roundtrip(frames, 32):
+        assert diagnose(frame).ok, diagnose(frame).defects
 
 
 def test_occlusion_by_a_dark_object(photo: np.ndarray) -> None:

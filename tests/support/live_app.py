@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.support.auth import ADMIN, add_user, login
 from tests.support.media_device import ChannelMedia, LoopbackDevice
 from tests.support.platform import free_port
@@ -39,6 +40,7 @@ class Live:
     device: LoopbackDevice
     hub: MediaHub
     headers: dict[str, str]  # an administrator's bearer token
+    sessions: async_sessionmaker[AsyncSession]
 
     def http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=f"{self.base}/api/v1", timeout=20, headers=self.headers)
@@ -103,7 +105,7 @@ async def start_live(tmp_path: Path, rtsp_url: str | None = None) -> AsyncIterat
         await add_user(context.sessions, ADMIN, ["admin"])
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1") as client:
             headers = await login(client, ADMIN)
-        yield Live(f"http://127.0.0.1:{port}", device_media, context.media, headers)
+        yield Live(f"http://127.0.0.1:{port}", device_media, context.media, headers, context.sessions)
     finally:
         server.should_exit = True
         await task

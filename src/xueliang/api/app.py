@@ -13,7 +13,7 @@ from xueliang.api.webapp import mount_web
 from xueliang.cascade import routes as cascade
 from xueliang.insight.routes import reports, stats, workorders
 from xueliang.inspection import routes as inspection
-from xueliang.security import assert_protected
+from xueliang.security import alert_routes, assert_protected, privacy_routes
 from xueliang.security import http as security
 
 API_PREFIX = "/api/v1"
@@ -37,6 +37,8 @@ def create_app(context: PlatformContext) -> FastAPI:
     app.include_router(workorders.router, prefix=API_PREFIX)
     app.include_router(inspection.router, prefix=API_PREFIX)
     app.include_router(cascade.router, prefix=API_PREFIX)
+    app.include_router(privacy_routes.router, prefix=API_PREFIX)
+    app.include_router(alert_routes.router, prefix=API_PREFIX)
     live_view.mount(app, API_PREFIX)
     security.install(app, context.settings, context.sessions, API_PREFIX)
     mount_web(app, API_PREFIX)  # last: its catch-all serves the web app's pages

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xueliang.api.context import PlatformContext
@@ -29,11 +29,15 @@ __all__ = [
     "CanViewLive",
     "ContextDep",
     "Principal",
+    "RowId",
     "SessionDep",
     "SettingsDep",
     "public",
     "require",
 ]
+
+#: A stored row's ID in a path: bounded so that a huge number answers 422, not a database error.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 Authenticated = Annotated[Principal, Depends(require(AUTHENTICATED))]
 CanView = Annotated[Principal, Depends(require(Action.VIEW))]

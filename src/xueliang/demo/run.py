@@ -27,6 +27,7 @@ from xueliang.catalog import Channel, ChannelStatus
 from xueliang.config import Settings
 from xueliang.db import utcnow
 from xueliang.demo.city import city_rtsp_cameras
+from xueliang.demo.county import COUNTY_SIP_ID, start_county
 from xueliang.demo.history import seed_history
 from xueliang.demo.seed import seed_city
 from xueliang.migrate import upgrade_async
@@ -56,6 +57,11 @@ class DemoCity:
     @property
     def devices(self) -> int:
         return -(-self.channels // PER_DEVICE)
+
+    @property
+    def county_devices(self) -> int:
+        """NVRs behind the county platform (about 1 % of the city's cameras)."""
+        return max(2, self.channels // 100 // PER_DEVICE)
 
     @classmethod
     def load(cls, data_dir: Path) -> DemoCity | None:
@@ -131,6 +137,20 @@ async def run_demo(settings: Settings, *, channels: int, fresh: bool, rtsp: str)
             platform.result()  # it failed to start: say why
             return
         children.append(start_sim(settings, city, "devices"))
+        county = await start_county(
+            settings,
+            settings.data_dir / "county",
+            devices=city.county_devices,
+            per_device=PER_DEVICE,
+            video_faults=VIDEO_FAULTS,
+            seed=SEED,
+        )
+        children[:0] = county.processes
+        print(
+            f"demo: the county platform of 南陵县 ({COUNTY_SIP_ID}, http://{county.http}/) cascades "
+            f"{city.county_devices * PER_DEVICE} cameras of its own up to the city",
+            flush=True,
+        )
         print(
             f"demo: {city.devices:,} simulated devices are registering and {city.rtsp_cameras} RTSP "
             f"cameras stream at rtsp://{city.rtsp}/cam/<ID>; open the address above (Ctrl-C stops the demo)",

@@ -4,6 +4,8 @@ Digest challenge with the platform's domain as realm; per-device passwords with 
 default as fallback; 400 without Expires; 403 on wrong credentials (and lockout after
 repeated failures, per device and per source); ``Expires: 0`` unregisters; the 200 carries
 ``Date`` (devices set their clock from it), ``Contact``, ``Expires`` and ``X-GB-ver`` echoed.
+An ID the resource directory does not know (``is_known``) is refused with 403 after it has
+authenticated, unless ``accept_unknown``; the result says when the default password served.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class RegistrationResult:
     gb_version: str = ""
     headers: tuple[Header, ...] = field(default_factory=tuple)
     locked_out: bool = False
+    default_password: bool = False  # authenticated with the platform default, not its own
+    unknown_device: bool = False  # authenticated, but not in the resource directory
 
 
 def gb_date(moment: datetime) -> str:
@@ -58,7 +62,8 @@ def gb_date(moment: datetime) -> str:
 
 
 class Registrar:
-    """Decide REGISTERs. ``password_for(device_id)`` returns a device's own password or None."""
+    """Decide REGISTERs. ``password_for(device_id)`` returns a device's own password or None;
+    ``is_known(device_id)`` whether the resource directory has it (default: everyone)."""
 
     def __init__(
         self,
@@ -70,6 +75,8 @@ class Registrar:
         device_lockout: Lockout | None = None,
         source_lockout: Lockout | None = None,
         qop: bool = False,
+        is_known: Callable[[str], bool] | None = None,
+        accept_unknown: bool = True,
     ) -> None:
         self.realm = realm
         self.default_password = default_password
@@ -78,6 +85,8 @@ class Registrar:
         self.device_lockout = device_lockout or Lockout(max_failures=5, window=300, lockout=900)
         self.source_lockout = source_lockout or Lockout(max_failures=50, window=300, lockout=900)
         self.qop = qop
+        self.is_known = is_known
+        self.accept_unknown = accept_unknown
 
     def handle(
         self, request: SipRequest, source: Address, now: float, local_time: datetime
@@ -117,7 +126,8 @@ class Registrar:
             return self._challenge(device_id, now)
         if status is NonceStatus.STALE:
             return self._challenge(device_id, now, stale=True)
-        password = self.password_for(device_id) or self.default_password
+        own_password = self.password_for(device_id)
+        password = own_password or self.default_password
         if credentials.username != device_id or not verify_response(
             credentials, method="REGISTER", password=password
         ):
@@ -125,6 +135,15 @@ class Registrar:
             locked = self.source_lockout.failure(source_key, now) or locked
             return _reject(403, "Forbidden: wrong credentials", device_id, locked=locked)
         self.device_lockout.success(device_id)
+        unknown = self.is_known is not None and expires > 0 and not self.is_known(device_id)
+        if unknown and not self.accept_unknown:
+            return RegistrationResult(
+                RegistrationKind.REJECTED,
+                403,
+                "Forbidden: not in the resource directory",
+                device_id,
+                unknown_device=True,
+            )
 
         headers: list[Header] = [("Date", gb_date(local_time)), ("Expires", str(expires))]
         if request.contact is not None:
@@ -132,7 +151,17 @@ class Registrar:
         if gb_version:
             headers.append(("X-GB-ver", gb_version))
         kind = RegistrationKind.UNREGISTERED if expires == 0 else RegistrationKind.REGISTERED
-        return RegistrationResult(kind, 200, "OK", device_id, expires, gb_version, tuple(headers))
+        return RegistrationResult(
+            kind,
+            200,
+            "OK",
+            device_id,
+            expires,
+            gb_version,
+            tuple(headers),
+            default_password=not own_password,
+            unknown_device=unknown,
+        )
 
     def _challenge(self, device_id: str, now: float, stale: bool = False) -> RegistrationResult:
         challenge = make_challenge(self.realm, self.nonces.make(now, self.realm), qop=self.qop, stale=stale)

@@ -4,7 +4,8 @@ A thin pump around the sans-I/O parts: datagrams and framed TCP messages go into
 :class:`SipEndpoint`; its events are dispatched by SIP method, MESSAGE bodies by MANSCDP
 command; its datagrams go back out on the transport they belong to; one timer drives
 retransmissions, keepalive deadlines and catalog time-outs. Everything learnt is handed to
-a :class:`DirectoryWriter`, which writes only the changes.
+a :class:`DirectoryWriter`, which writes only the changes. Registrations and keepalives are
+also shown to an :class:`AssetMonitor`; the security events it finds go to the same writer.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ from xueliang.gb28181.ptz import PtzCommand
 from xueliang.gb28181.registrar import Registrar, RegistrationKind
 from xueliang.gb28181.sdp import MediaDescription, SessionDescription, make_ssrc, parse_sdp
 from xueliang.gb28181.store import DirectoryWriter
+from xueliang.gbcode import GbCodeError, parse_gb_id
+from xueliang.security.assets import AssetMonitor
 from xueliang.security.authority import login_lockout
 
 __all__ = ["InviteError", "InviteSession", "Peer", "SignallingServer", "SignallingStats"]
@@ -74,6 +77,8 @@ CATALOG_RETRIES = 1
 # Bodies above this (catalog parts of thousands of items) are parsed in a worker process, so a
 # 5 MB catalog neither stalls keepalives nor waits for the database.
 LARGE_BODY = 64 * 1024
+# Keepalives are a few hundred bytes; a stray MESSAGE larger than this is not parsed to find one.
+MAX_KEEPALIVE = 4096
 # Events that mean "this channel cannot deliver video now" (A.2.5).
 _OFF_EVENTS = {"OFF": False, "VLOST": False, "DEFECT": False, "ON": True}
 
@@ -138,12 +143,20 @@ class _UdpProtocol(asyncio.DatagramProtocol):
 
 
 class SignallingServer:
-    """The platform's SIP side. ``start()`` listens; ``stop()`` closes everything."""
+    """The platform's SIP side. ``start()`` listens; ``stop()`` closes everything. ``monitor``
+    knows the resource directory's devices (default: a monitor for which none is unknown)."""
 
-    def __init__(self, settings: Settings, writer: DirectoryWriter, passwords: dict[str, str]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        writer: DirectoryWriter,
+        passwords: dict[str, str],
+        monitor: AssetMonitor | None = None,
+    ) -> None:
         self.settings = settings
         self.writer = writer
         self.passwords = passwords
+        self.monitor = monitor or AssetMonitor(window=settings.keepalive_interval * settings.keepalive_misses)
         host, port = split_host_port(settings.sip)
         self.host, self.port = host, port
         self.endpoint = SipEndpoint(
@@ -160,6 +173,8 @@ class SignallingServer:
             nonces=NonceSigner(secrets.token_bytes(32)),
             device_lockout=login_lockout(settings),  # the same policy as user logins
             source_lockout=login_lockout(settings, per_source=True),
+            is_known=self.monitor.is_known,
+            accept_unknown=settings.sip_accept_unknown,
         )
         self.limiter = RateLimiter(rate=settings.sip_rate_limit, burst=settings.sip_rate_limit * 2)
         self.stats = SignallingStats()
@@ -438,6 +453,15 @@ class SignallingServer:
         self._respond(event, result.status, now, headers=result.headers, reason=result.reason)
         if result.kind is RegistrationKind.REGISTERED:
             self.stats.registrations += 1
+            self.writer.security(
+                self.monitor.registered(
+                    result.device_id,
+                    event.addr,
+                    event.transport,
+                    now,
+                    default_password=result.default_password,
+                )
+            )
             came_online = self.presence.register(
                 result.device_id, event.addr, event.transport, result.expires, now
             )
@@ -458,6 +482,8 @@ class SignallingServer:
                 self.writer.offline([result.device_id])
         elif result.kind is RegistrationKind.REJECTED:
             self.stats.rejected_registrations += 1
+            if result.unknown_device:
+                self.writer.security(self.monitor.refused(result.device_id, event.addr, event.transport))
             log.warning(
                 "REGISTER from %s:%d (%s) rejected: %d %s%s",
                 event.addr[0],
@@ -477,6 +503,7 @@ class SignallingServer:
         if presence is None:
             self.stats.unregistered_messages += 1
             self._respond(event, 403, now, reason="Forbidden: not registered")
+            self._stray_keepalive(sender, event, None, now)
             return
         if presence.address[0] != event.addr[0]:
             self.stats.suspect_keepalives += 1
@@ -488,6 +515,7 @@ class SignallingServer:
                 presence.address[0],
             )
             self._respond(event, 403, now, reason="Forbidden: not the registered address")
+            self._stray_keepalive(sender, event, (presence.address[0], presence.transport), now)
             return
         if len(request.body) > LARGE_BODY:
             self._respond(event, 200, now)
@@ -514,6 +542,21 @@ class SignallingServer:
         self._respond(event, status, now)
         self.presence.touch(sender, event.addr, now)
 
+    def _stray_keepalive(
+        self, sender: str | None, event: RequestReceived, registered: tuple[str, str] | None, now: float
+    ) -> None:
+        """A MESSAGE refused for its sender or address: if it is a Keepalive, the monitor judges it."""
+        body = event.request.body
+        if not sender or len(body) > MAX_KEEPALIVE or b"keepalive" not in body.lower():
+            return
+        try:
+            parse_gb_id(sender)
+            command = parse_manscdp(body).command
+        except (GbCodeError, ManscdpError):
+            return
+        if isinstance(command, Keepalive):
+            self.writer.security(self.monitor.keepalive(sender, event.addr, event.transport, now, registered))
+
     async def _parse_large(self, sender: str, body: bytes) -> None:
         if self._parser is None:
             self._parser = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver"))
@@ -537,6 +580,10 @@ class SignallingServer:
         verdict = self.presence.keepalive(sender, event.addr, now)
         if verdict is KeepaliveVerdict.OK:
             self.stats.keepalives += 1
+            presence = self.presence.get(sender)
+            assert presence is not None
+            registered = (presence.address[0], presence.transport)
+            self.writer.security(self.monitor.keepalive(sender, event.addr, event.transport, now, registered))
             faulty = frozenset(command.faulty)
             before = self._faulty.get(sender, frozenset())
             if faulty != before:  # Info lists the channels at fault now (9.6)

@@ -2,7 +2,9 @@
 
 The signalling plane keeps who-is-online in memory and hands changes here; one writer task
 applies them in order, coalescing runs of the same kind into one transaction, so a burst
-of 10,000 registrations is a few statements, not 10,000 round trips.
+of 10,000 registrations is a few statements, not 10,000 round trips. Security events seen
+on the way (unknown IDs, forged keepalives, vulnerable firmware…) are written the same way,
+each batch of them in a savepoint of its own: a failure there loses alerts, never presence.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +31,8 @@ from xueliang.catalog import (
     update_device_info,
 )
 from xueliang.db import create_engine, session_factory
+from xueliang.security.alerts import check_firmware, record_events
+from xueliang.security.assets import SecurityEvent
 
 __all__ = ["DirectoryWriter"]
 
@@ -82,7 +87,12 @@ class DirectoryWriter:
             self._put("reported", (device_id, dict(channels)))
 
     def device_info(self, device_id: str, name: str, manufacturer: str, model: str, firmware: str) -> None:
+        """DeviceInfo (A.2.4.4); the firmware is also checked against the vulnerable list."""
         self._put("info", (device_id, name, manufacturer, model, firmware))
+
+    def security(self, events: Sequence[SecurityEvent]) -> None:
+        if events:
+            self._put("security", list(events))
 
     def _put(self, kind: str, payload: object) -> None:
         with self._lock:
@@ -140,7 +150,11 @@ class DirectoryWriter:
         finally:
             await engine.dispose()
 
-    async def _apply(self, session: AsyncSession, ops: list[_Op]) -> None:
+    async def _apply(self, session: AsyncSession, batch: list[_Op]) -> None:
+        # Security events do not break the runs of directory changes they are interleaved with
+        # (one after each registration): they are written together, after them.
+        ops = [op for op in batch if op.kind != "security"]
+        events = [(event, op.at) for op in batch if op.kind == "security" for event in op.payload]  # type: ignore[attr-defined]
         index = 0
         while index < len(ops):
             kind = ops[index].kind
@@ -158,10 +172,26 @@ class DirectoryWriter:
             elif kind == "offline":
                 ids = [d for op in run for d in op.payload]  # type: ignore[attr-defined]
                 await set_devices_online(session, ids, False, at)
+            elif kind == "info":
+                reports = []
+                for op in run:
+                    device_id, name, manufacturer, model, firmware = op.payload  # type: ignore[misc]
+                    await update_device_info(
+                        session,
+                        device_id,
+                        name=name,
+                        manufacturer=manufacturer,
+                        model=model,
+                        firmware=firmware,
+                    )
+                    reports.append((device_id, manufacturer, model, firmware, op.at))
+                await self._alerts(check_firmware, session, reports)
             else:
                 for op in run:
                     await self._apply_one(session, op)
             index = end
+        if events:
+            await self._alerts(record_events, session, events)
 
     @staticmethod
     async def _apply_one(session: AsyncSession, op: _Op) -> None:
@@ -171,8 +201,13 @@ class DirectoryWriter:
         elif op.kind == "reported":
             device_id, channels = op.payload  # type: ignore[misc]
             await set_reported_status(session, device_id, channels, op.at)
-        elif op.kind == "info":
-            device_id, name, manufacturer, model, firmware = op.payload  # type: ignore[misc]
-            await update_device_info(
-                session, device_id, name=name, manufacturer=manufacturer, model=model, firmware=firmware
-            )
+
+    @staticmethod
+    async def _alerts(
+        write: Callable[[AsyncSession, Any], Awaitable[object]], session: AsyncSession, payload: Any
+    ) -> None:
+        try:
+            async with session.begin_nested():
+                await write(session, payload)
+        except Exception:  # e.g. an alert opened meanwhile by the API: the rest of the batch stands
+            log.exception("could not write security alerts")

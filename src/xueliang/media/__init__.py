@@ -7,8 +7,9 @@ The live path: datagrams -> :class:`RtpReceiver` -> :class:`PsDemuxer` -> :class
 
 The live runtime on top of them (asyncio): sources (:class:`RtpPsSource` for GB/T 28181,
 :class:`RtspSource`), :class:`MediaHub` (one upstream per channel, GOP cache, fan-out,
-H.265 -> H.264 on demand), fMP4 packaging for MSE, snapshots, channel openers, and test
-clips with a paced PS/RTP sender for simulated devices.
+H.265 -> H.264 on demand, privacy masks burned in for masked viewers), fMP4 packaging for
+MSE, snapshots, channel openers, and test clips with a paced PS/RTP sender for simulated
+devices.
 """
 
 from xueliang.media.clips import FaultPattern, clip_cache_dir, clip_frames, render_picture
@@ -87,6 +88,14 @@ from xueliang.media.openers import (
     rtsp_source_for,
 )
 from xueliang.media.ports import PortRange
+from xueliang.media.privacy import (
+    MASK_BGR,
+    MAX_MASK_POINTS,
+    MAX_MASKS,
+    MaskError,
+    MaskPolygon,
+    PrivacyMasks,
+)
 from xueliang.media.ps import (
     STREAM_CODECS,
     PackHeader,
@@ -151,7 +160,12 @@ __all__ = [
     "InvitedSource",
     "LiveError",
     "LiveFrame",
+    "MASK_BGR",
+    "MAX_MASKS",
+    "MAX_MASK_POINTS",
     "MAX_RFC4571_FRAME",
+    "MaskError",
+    "MaskPolygon",
     "MediaAddress",
     "MediaError",
     "MediaFrame",
@@ -169,6 +183,7 @@ __all__ = [
     "ParameterSets",
     "PesPacket",
     "PortRange",
+    "PrivacyMasks",
     "ProgramStreamMap",
     "PsDemuxer",
     "PsError",

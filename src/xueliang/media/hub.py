@@ -7,7 +7,9 @@ players), keeps a GOP cache (the latest keyframe and the frames after it) so a n
 starts at once on a keyframe, and fans frames out to bounded per-viewer queues (a slow
 viewer drops to the next keyframe). H.264 frames are packaged as fMP4 once, for all
 viewers. An H.265 upstream is transcoded to H.264 only while someone needs H.264.
-When the last viewer leaves, the upstream is closed after ``idle_timeout`` seconds.
+Viewers who must not see a channel's privacy-masked areas share one more transcoder, which
+decodes the upstream, burns the masks in and encodes H.264; everyone else keeps the
+zero-copy path. When the last viewer leaves, the upstream is closed after ``idle_timeout`` seconds.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from xueliang.media.live_errors import (
     ViewerClosed,
 )
 from xueliang.media.mse import Fmp4Packager, MseFragment
+from xueliang.media.privacy import PrivacyMasks
 from xueliang.media.transcode import Transcoder
 
 __all__ = ["LiveFrame", "MediaHub", "Opener", "SessionInfo", "Viewer"]
@@ -65,6 +68,7 @@ class SessionInfo:
     frames: int
     reopens: int
     transcoding: bool
+    masking: bool = False
 
 
 class _Track:
@@ -107,15 +111,73 @@ class _Track:
         self.packager = Fmp4Packager()
 
 
+class _Derived:
+    """A track made by decoding the upstream and encoding H.264 again (an H.265 upstream for
+    browsers, or any upstream with privacy masks burned in). Its transcoder runs only while
+    the track has viewers."""
+
+    def __init__(self, session: _Session, masks: PrivacyMasks | None = None) -> None:
+        self.session = session
+        self.track = _Track(session.hub.gop_max_frames, session.hub.gop_max_bytes)
+        self.masks = masks
+        self.transcoder: Transcoder | None = None
+
+    def start(self, source: VideoCodec) -> None:
+        """Start on the upstream's cached GOP: no wait for its next keyframe."""
+        self.track.clear()
+        transcoder = Transcoder(
+            lambda frame: self._deliver(transcoder, frame),
+            lambda error: self._failed(transcoder, error),
+            source=source,
+            masks=self.masks,
+        )
+        self.transcoder = transcoder
+        for item in self.session.native.gop:
+            transcoder.push(item.frame)
+
+    def stop(self) -> None:
+        transcoder, self.transcoder = self.transcoder, None
+        self.track.clear()
+        if transcoder is not None:
+            self.session.hub._background(transcoder.close())
+
+    def set_masks(self, masks: PrivacyMasks) -> None:
+        self.masks = masks
+        if self.transcoder is not None:
+            self.transcoder.masks = masks
+
+    def push(self, frame: MediaFrame) -> None:
+        if self.transcoder is not None:
+            self.transcoder.push(frame)
+
+    def _deliver(self, transcoder: Transcoder, frame: MediaFrame) -> None:
+        if transcoder is self.transcoder:  # not a late frame of a stopped transcoder
+            self.track.push(frame)
+
+    def _failed(self, transcoder: Transcoder, error: LiveError) -> None:
+        if transcoder is self.transcoder:
+            for viewer in list(self.track.viewers):
+                viewer.queue.close(error)
+            self.stop()
+
+
 class Viewer:
     """One viewer of a channel. ``await viewer.get()`` returns :class:`LiveFrame` values,
     the first a keyframe; it raises the session's :class:`LiveError` when the upstream
-    fails for good. ``close()`` (or leaving ``async with``) detaches it."""
+    fails for good. ``close()`` (or leaving ``async with``) detaches it. A viewer with
+    ``masks`` gets H.264 with them burned in."""
 
-    def __init__(self, session: _Session, want: VideoCodec | None, queue: FrameQueue[LiveFrame]) -> None:
+    def __init__(
+        self,
+        session: _Session,
+        want: VideoCodec | None,
+        queue: FrameQueue[LiveFrame],
+        masks: PrivacyMasks | None = None,
+    ) -> None:
         self.session = session
         self.channel_id = session.channel_id
         self.want = want
+        self.masks = masks
         self.queue = queue
         self.track: _Track | None = None
         self.closed = False
@@ -141,11 +203,11 @@ class _Session:
         self.hub = hub
         self.channel_id = channel_id
         self.native = _Track(hub.gop_max_frames, hub.gop_max_bytes)
-        self.transcoded = _Track(hub.gop_max_frames, hub.gop_max_bytes)
+        self.transcoded = _Derived(self)
+        self.masked = _Derived(self, PrivacyMasks())
         self.pending: set[Viewer] = set()  # waiting for the upstream codec to be known
         self.holds = 0  # viewers plus snapshot/prewarm holds
         self.codec: VideoCodec | None = None
-        self.transcoder: Transcoder | None = None
         self.rebaser = TimestampRebaser()
         self.keyframe_waiters: list[asyncio.Future[MediaFrame]] = []
         self.frames = 0
@@ -159,8 +221,15 @@ class _Session:
     # -- viewers ---------------------------------------------------------------------------
 
     @property
+    def derived(self) -> tuple[_Derived, _Derived]:
+        return (self.transcoded, self.masked)
+
+    @property
     def viewers(self) -> int:
-        return len(self.native.viewers) + len(self.transcoded.viewers) + len(self.pending)
+        return len(self.native.viewers) + sum(len(d.track.viewers) for d in self.derived) + len(self.pending)
+
+    def all_viewers(self) -> set[Viewer]:
+        return self.pending | self.native.viewers | self.transcoded.track.viewers | self.masked.track.viewers
 
     def attach(self, viewer: Viewer) -> None:
         self.hold()
@@ -168,18 +237,24 @@ class _Session:
 
     def _route(self, viewer: Viewer) -> None:
         want, codec = viewer.want, self.codec
-        if want is None or (codec is not None and want is codec):
+        if not viewer.masks and (want is None or want is codec):
             target = self.native
         elif codec is None:
             self.pending.add(viewer)
             return
-        elif want is VideoCodec.H264:
-            target = self.transcoded
-            if self.transcoder is None:
-                self._start_transcoder()
-        else:  # H.265 wanted from an H.264 upstream: nobody transcodes that way
-            viewer.queue.close(SourceUnavailable("the channel sends H.264, not H.265"))
-            return
+        else:
+            if viewer.masks:
+                derived = self.masked
+                if derived.transcoder is None:  # once running, update_masks() keeps them current
+                    derived.set_masks(viewer.masks)
+            elif want is VideoCodec.H264:
+                derived = self.transcoded
+            else:  # H.265 wanted from an H.264 upstream: nobody transcodes that way
+                viewer.queue.close(SourceUnavailable("the channel sends H.264, not H.265"))
+                return
+            if derived.transcoder is None:
+                derived.start(codec)
+            target = derived.track
         viewer.track = target
         target.attach(viewer)
 
@@ -188,8 +263,9 @@ class _Session:
         if viewer.track is not None:
             viewer.track.viewers.discard(viewer)
             viewer.track = None
-        if not self.transcoded.viewers and self.transcoder is not None:
-            self._stop_transcoder()
+        for derived in self.derived:
+            if not derived.track.viewers and derived.transcoder is not None:
+                derived.stop()
         self.release()
 
     def hold(self) -> None:
@@ -231,12 +307,13 @@ class _Session:
                 log.warning("channel %s: upstream lost (%s), reopening", self.channel_id, error)
                 self.reopens += 1
                 self.native.clear()
-                self.transcoded.clear()
+                for derived in self.derived:
+                    derived.track.clear()
                 await asyncio.sleep(hub.reopen_backoff * 2 ** (failures - 1))
         finally:
             self.hub._forget(self)
-            if self.transcoder is not None:
-                self._stop_transcoder()
+            for derived in self.derived:
+                derived.stop()
             if self._idle is not None:
                 self._idle.cancel()
             if self.error is None:
@@ -282,46 +359,25 @@ class _Session:
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(frame)
-        if self.transcoder is not None:
-            self.transcoder.push(frame)
+        for derived in self.derived:
+            derived.push(frame)
 
     def _codec_changed(self, codec: VideoCodec) -> None:
         self.codec = codec
-        moved = self.pending | self.native.viewers | self.transcoded.viewers
+        moved = self.all_viewers()
         self.pending = set()
         self.native.viewers.clear()
-        self.transcoded.viewers.clear()
         self.native.clear()
-        if self.transcoder is not None:
-            self._stop_transcoder()
+        for derived in self.derived:
+            derived.track.viewers.clear()
+            derived.stop()
         for viewer in moved:
             viewer.track = None
             self._route(viewer)
 
-    def _start_transcoder(self) -> None:
-        self.transcoded.clear()
-        self.transcoder = transcoder = Transcoder(self._on_transcoded, self._on_transcode_error)
-        for item in self.native.gop:  # start on the cached keyframe: no wait for the next
-            transcoder.push(item.frame)
-
-    def _stop_transcoder(self) -> None:
-        transcoder, self.transcoder = self.transcoder, None
-        self.transcoded.clear()
-        if transcoder is not None:
-            self.hub._background(transcoder.close())
-
-    def _on_transcoded(self, frame: MediaFrame) -> None:
-        if self.transcoder is not None:
-            self.transcoded.push(frame)
-
-    def _on_transcode_error(self, error: LiveError) -> None:
-        for viewer in list(self.transcoded.viewers):
-            viewer.queue.close(error)
-        self._stop_transcoder()
-
     def _fail(self, error: LiveError) -> None:
         self.error = error
-        for viewer in self.pending | self.native.viewers | self.transcoded.viewers:
+        for viewer in self.all_viewers():
             viewer.queue.close(error)
         for waiter in self.keyframe_waiters:
             if not waiter.done():
@@ -382,13 +438,28 @@ class MediaHub:
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
-    def watch(self, channel_id: str, codec: VideoCodec | None = VideoCodec.H264) -> Viewer:
+    def watch(
+        self,
+        channel_id: str,
+        codec: VideoCodec | None = VideoCodec.H264,
+        *,
+        masks: PrivacyMasks | None = None,
+    ) -> Viewer:
         """A new viewer of ``channel_id`` receiving ``codec`` (None: whatever the camera
-        sends); opens the upstream if none is open."""
+        sends); opens the upstream if none is open. With non-empty ``masks`` the viewer gets
+        H.264 with them burned in, from the channel's one masking transcoder."""
         session = self._session(channel_id)
-        viewer = Viewer(session, codec, FrameQueue(self.viewer_queue_frames, self.viewer_queue_bytes))
+        queue: FrameQueue[LiveFrame] = FrameQueue(self.viewer_queue_frames, self.viewer_queue_bytes)
+        viewer = Viewer(session, codec, queue, masks or None)
         session.attach(viewer)
         return viewer
+
+    def update_masks(self, channel_id: str, masks: PrivacyMasks) -> None:
+        """A channel's masks were edited: its masked viewers see the new ones from the next
+        picture on (with none left, they keep a transcoded but unmasked picture)."""
+        session = self._sessions.get(channel_id)
+        if session is not None:
+            session.masked.set_masks(masks)
 
     def prewarm(self, channel_id: str) -> None:
         """Start opening the upstream now (a viewer is about to come); closed after
@@ -415,12 +486,15 @@ class MediaHub:
         finally:
             session.release()
 
-    def codec_string(self, channel_id: str) -> str | None:
-        """The RFC 6381 codec a browser viewer would get now, when known."""
+    def codec_string(self, channel_id: str, *, masked: bool = False) -> str | None:
+        """The RFC 6381 codec a browser viewer (a masked one: ``masked``) would get now, when known."""
         session = self._sessions.get(channel_id)
         if session is None or session.codec is None:
             return None
-        track = session.native if session.codec is VideoCodec.H264 else session.transcoded
+        if masked:
+            track = session.masked.track
+        else:
+            track = session.native if session.codec is VideoCodec.H264 else session.transcoded.track
         init = track.packager.init
         return init.codec if init is not None else None
 
@@ -433,7 +507,8 @@ class MediaHub:
                 s.codec.value if s.codec else None,
                 s.frames,
                 s.reopens,
-                s.transcoder is not None,
+                s.transcoded.transcoder is not None,
+                s.masked.transcoder is not None,
             )
             for s in self._sessions.values()
         ]

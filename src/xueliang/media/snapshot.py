@@ -2,7 +2,8 @@
 
 The keyframe comes from the hub's GOP cache when a session is open, otherwise the hub
 opens one and waits for the first keyframe; the hub's idle teardown closes it afterwards.
-Decoding (PyAV) and JPEG encoding (OpenCV) run in a worker thread.
+Decoding (PyAV), burning in privacy masks for callers who must not see what they hide, and
+JPEG encoding (OpenCV) run in a worker thread.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from xueliang.media.frames import MediaFrame
 from xueliang.media.hub import MediaHub
 from xueliang.media.live_errors import NoKeyframe
+from xueliang.media.privacy import PrivacyMasks
 
 __all__ = ["decode_keyframe", "encode_jpeg", "snapshot_jpeg"]
 
@@ -40,13 +42,23 @@ def encode_jpeg(picture: np.ndarray, quality: int = 85) -> bytes:
     return buffer.tobytes()
 
 
-def _jpeg_of(frame: MediaFrame, quality: int) -> bytes:
-    return encode_jpeg(decode_keyframe(frame), quality)
+def _jpeg_of(frame: MediaFrame, quality: int, masks: PrivacyMasks | None) -> bytes:
+    picture = decode_keyframe(frame)
+    if masks:
+        masks.burn(picture)
+    return encode_jpeg(picture, quality)
 
 
-async def snapshot_jpeg(hub: MediaHub, channel_id: str, *, timeout: float = 10.0, quality: int = 85) -> bytes:
-    """JPEG bytes of the channel's latest keyframe. Raises :class:`NoKeyframe` (504) when
-    none arrives within ``timeout``, the upstream's :class:`LiveError` when the camera
-    cannot be opened (502) or sends nothing (504)."""
+async def snapshot_jpeg(
+    hub: MediaHub,
+    channel_id: str,
+    *,
+    timeout: float = 10.0,
+    quality: int = 85,
+    masks: PrivacyMasks | None = None,
+) -> bytes:
+    """JPEG bytes of the channel's latest keyframe, with ``masks`` burned in. Raises
+    :class:`NoKeyframe` (504) when none arrives within ``timeout``, the upstream's
+    :class:`LiveError` when the camera cannot be opened (502) or sends nothing (504)."""
     frame = await hub.keyframe(channel_id, timeout)
-    return await asyncio.to_thread(_jpeg_of, frame, quality)
+    return await asyncio.to_thread(_jpeg_of, frame, quality, masks)

@@ -8,7 +8,8 @@ are computed once per frame (``_Frame``):
 * one gray conversion; a half- and a quarter-size gray pyramid (``INTER_AREA``);
 * one Laplacian per pyramid level; block statistics on a grid of about 40×40-pixel blocks
   by ``cv2.resize(..., INTER_AREA)`` (a block mean is an area resize);
-* colour only on an 80×45 subsample (block colour means, log chromaticity for the cast);
+* colour only on an 80×45 subsample (block colour means, log chromaticity for the cast)
+  and its gradients on a 160×90 one (the gray-edge estimate of the cast);
 * the stripe spectrum on a 256×256 resampling of the half-size picture;
 * a fine (about 20×20-pixel) block grid of the same measures for the occluder region.
 
@@ -36,6 +37,7 @@ ANALYSIS_SIZE = (640, 360)
 _ANALYSIS_PIXELS = ANALYSIS_SIZE[0] * ANALYSIS_SIZE[1]
 _GRID = (16, 9)  # blocks across, down (40×40 px at 640×360)
 _COLOUR_SIZE = (80, 45)
+_EDGE_SIZE = (160, 90)
 _SPECTRUM = 256
 _THUMB = (64, 36)
 _MAX_SCORE = 100.0
@@ -44,6 +46,8 @@ _MIN_TEXTURED_BLOCKS = 3
 _MAX_SUBHARMONIC = 8
 _MIN_REST_BLOCKS = 12  # fine-grid blocks of scene an occlusion verdict needs
 _MIN_REGION_BLOCKS = 8  # fine-grid blocks of the smallest occluder candidate
+_GLYPH_LEVEL = 200  # on-screen text: strokes at least this bright (half size) ...
+_GLYPH_CONTRAST = 48  # ... and this much brighter than a 3×3 opening removes
 
 
 # ---------------------------------------------------------------------------------------
@@ -150,6 +154,7 @@ class _Frame:
     half: np.ndarray  # half size, uint8
     quarter: np.ndarray  # quarter size, uint8
     colour: np.ndarray | None  # 80×45 BGR subsample, None for gray input
+    colour_edges: np.ndarray | None  # 160×90 BGR subsample (gray edge), None for gray input
     mean: np.ndarray  # block mean gray
     sigma: np.ndarray  # block gray standard deviation
     e1: np.ndarray  # block Laplacian energy, analysis size
@@ -167,11 +172,13 @@ def _analyse(frame: np.ndarray) -> _Frame:
     h, w = frame.shape[:2]
     size = _analysis_size(w, h)
     colour: np.ndarray | None = None
+    colour_edges: np.ndarray | None = None
     if frame.ndim == 3:
         frame = _resize(frame, size)
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         half_bgr = _resize(frame, (max(1, size[0] // 2), max(1, size[1] // 2)))
         colour = _resize(half_bgr, (min(_COLOUR_SIZE[0], size[0]), min(_COLOUR_SIZE[1], size[1])))
+        colour_edges = _resize(half_bgr, (min(_EDGE_SIZE[0], size[0]), min(_EDGE_SIZE[1], size[1])))
     else:
         gray = _resize(frame, size)
     width, height = size
@@ -190,6 +197,7 @@ def _analyse(frame: np.ndarray) -> _Frame:
         half=half,
         quarter=quarter,
         colour=colour,
+        colour_edges=colour_edges,
         mean=mean,
         sigma=sigma,
         e1=_laplacian_energy(gray, grid),
@@ -301,9 +309,11 @@ def _occluder(f: _Frame, t: Thresholds, noise_e: float) -> np.ndarray:
 
     * unlit: darker than ``occlusion_dark`` and than ``occlusion_contrast`` × the median
       brightness of the textured rest (tape, a card, a bag in the shade of the camera), or
-    * out of focus: it holds large soft shapes (a defocused leaf or hand; the residual of
-      a quadratic fit of its block means is at least ``occlusion_structure``, a sky or a
-      wall is a smooth gradient) and it is not brighter than the textured rest.
+    * out of focus and darker than the textured rest (``occlusion_defocus_contrast``),
+      with either large soft shapes in it (a defocused leaf or hand, :func:`_soft_shapes`;
+      a sky or a wall is a smooth gradient) or the compact silhouette of an object at the
+      lens (:func:`_compact`; a sky or a wall wraps around the scene's objects), or
+    * out of focus with both cues, and lit like the scene (``occlusion_compact_contrast``).
     """
     ne = noise_e
     flat = (f.fine_e2 - ne / 4.0 < t.occlusion_fine_energy) & (
@@ -334,11 +344,15 @@ def _occluder(f: _Frame, t: Thresholds, noise_e: float) -> np.ndarray:
     region = np.isin(labels, border)
     if float(np.mean(region)) < t.occlusion_share:
         return empty
+    # a low-texture scene under on-screen text: the text is all the "rest" there is
+    glyphs, glyphs_fine = _glyphs(f.half, f.grid, (cols, rows))
+    if int(np.count_nonzero(rest & ~glyphs_fine)) < _MIN_REST_BLOCKS:
+        return empty
     # the rest of the picture must be in focus: a defocused frame is blur, not occlusion
     region_grid = _block_mean(region.astype(np.float32), f.grid) > 0
     coarse = f.e4 - ne / 16.0
     textured = (coarse > t.texture_energy) & ~region_grid & ~f.overlay
-    if int(textured.sum()) < _MIN_TEXTURED_BLOCKS:
+    if int(np.count_nonzero(textured & ~glyphs)) < _MIN_TEXTURED_BLOCKS:
         return empty  # no scene left to compare with: a low-texture scene
     # (a thin strip of scene beside a large occluder's soft edge is no focus measure)
     if float(np.mean(textured)) >= t.occlusion_rest_texture:
@@ -350,17 +364,63 @@ def _occluder(f: _Frame, t: Thresholds, noise_e: float) -> np.ndarray:
     level = float(values.mean())
     if level < min(t.occlusion_dark, t.occlusion_contrast * scene):
         return region
-    if level >= min(t.occlusion_bright, t.occlusion_defocus_contrast * scene):
+    if level >= min(t.occlusion_bright, t.occlusion_compact_contrast * scene):
         return empty
+    soft = _soft_shapes(region, values) >= t.occlusion_structure
+    compact = _compact(region, t)
+    if level < t.occlusion_defocus_contrast * scene and (soft or compact):
+        return region
+    return region if soft and compact else empty
+
+
+def _glyphs(half: np.ndarray, grid: tuple[int, int], fine: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Blocks (analysis and fine grid) holding bright strokes one or two pixels wide at
+    half size: on-screen text drawn without an outline (the clock, the channel name), and
+    some of the scene's own highlights (chrome, wires): only a count of what is left."""
+    opened = cv2.morphologyEx(half, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    strokes = cv2.bitwise_and(
+        cv2.threshold(cv2.subtract(half, opened), _GLYPH_CONTRAST, 255, cv2.THRESH_BINARY)[1],
+        cv2.threshold(half, _GLYPH_LEVEL, 255, cv2.THRESH_BINARY)[1],
+    )
+    as_blocks = cv2.resize(strokes, grid, interpolation=cv2.INTER_AREA) > 0
+    return as_blocks, cv2.resize(strokes, fine, interpolation=cv2.INTER_AREA) > 0
+
+
+def _soft_shapes(region: np.ndarray, values: np.ndarray) -> float:
+    """RMS residual (gray levels) of a quadratic fit of a region's fine-block means: large
+    soft shapes (a defocused leaf or hand) leave one, a sky or a wall (a smooth gradient)
+    does not."""
+    rows, cols = region.shape
     ys, xs = np.nonzero(region)
     x = xs.astype(np.float32) / cols
     y = ys.astype(np.float32) / rows
     design = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=1)
     coef = np.linalg.lstsq(design, values.astype(np.float32), rcond=None)[0]
     residual = values - design @ coef
-    if float(np.sqrt(np.mean(residual * residual))) >= t.occlusion_structure:
-        return region
-    return empty
+    return float(np.sqrt(np.mean(residual * residual)))
+
+
+def _compact(region: np.ndarray, t: Thresholds) -> bool:
+    """Whether a region has the silhouette of an object at the lens.
+
+    No scene shows through an opaque object, and a card, a hand or a leaf is nearly
+    convex: its outline holds at most ``occlusion_holes`` of scene islands and fills at
+    least ``occlusion_solidity`` of its convex hull.  The plain part of a scene (a sky, a
+    wall) wraps around the objects in front of it: holes, bays.
+    """
+    mask = region.astype(np.uint8)
+    contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return False
+    outline = np.zeros_like(mask)
+    outer = [c for c, h in zip(contours, hierarchy[0], strict=True) if h[3] < 0]
+    cv2.drawContours(outline, outer, -1, 1, thickness=-1)
+    area = int(cv2.countNonZero(outline))
+    if area == 0 or area - int(cv2.countNonZero(mask)) > t.occlusion_holes * area:
+        return False
+    hull = np.zeros_like(mask)
+    cv2.fillConvexPoly(hull, cv2.convexHull(cv2.findNonZero(outline)), 1)
+    return area >= t.occlusion_solidity * int(cv2.countNonZero(hull))
 
 
 def _occlusion(t: Thresholds, share: float) -> tuple[float, dict[str, float]]:
@@ -411,39 +471,89 @@ def _exposure(f: _Frame, t: Thresholds, visible: np.ndarray) -> tuple[float, flo
 
 
 def _color_cast(f: _Frame, t: Thresholds, visible: np.ndarray) -> tuple[float, dict[str, float]]:
-    """Colour cast: the chromaticity of the brightest visible pixels (white patch).
+    """Colour cast: the consensus of three illuminant estimates on the visible pixels.
 
     A white-balance fault multiplies the channels by fixed gains, so it moves the log
-    chromaticity (ln R/G, ln B/G) of every pixel by the same vector, whatever its
-    brightness.  The brightest tenth of the unclipped, lit pixels of the 80×45 subsample
-    is where a scene's whites and light grays are: on a healthy picture its mean log
-    chromaticity stays near neutral even when the scene is colourful (the gray-world
-    mean does not: a cat, a lawn or a sky is not gray on average); under a cast it moves
-    by the cast.  ``cast_chroma`` is the length of that vector; the gray-world mean is
-    reported as ``cast_gray_world``.
+    chromaticity (ln R/G, ln B/G) of every pixel, and of every difference between
+    neighbouring pixels, by the same vector.  Three estimates of that vector, each fooled
+    by a different kind of scene:
+
+    * white patch: the brightest tenth of the unclipped, lit pixels of the 80×45
+      subsample, where a scene's whites are (fooled when the brightest area is a blue
+      sky or a lit sign);
+    * gray edge: the mean gradient magnitude per channel on the 160×90 subsample, away
+      from clipped and unlit pixels (fooled by a scene of colourful edges);
+    * gray world: the mean of all unclipped, lit pixels (fooled by a single-coloured
+      scene: a cat, a lawn).
+
+    ``cast_chroma`` is the length of their component-wise median: a cast moves all three,
+    a scene fools one.  Clipped pixels are left out of every estimate: a channel that
+    saturates no longer carries the gain.
     """
-    if f.colour is None:
-        return 0.0, {"cast_chroma": 0.0, "cast_gray_world": 0.0}
+    zero = {"cast_chroma": 0.0, "cast_white_patch": 0.0, "cast_gray_edge": 0.0, "cast_gray_world": 0.0}
+    if f.colour is None or f.colour_edges is None:
+        return 0.0, zero
     colour = f.colour
+    valid = _lit_unclipped(colour, t)
     if not visible.all():
-        mask = cv2.resize(
-            visible.astype(np.uint8), (colour.shape[1], colour.shape[0]), interpolation=cv2.INTER_NEAREST
-        ).astype(bool)
-        pixels = colour[mask] if mask.sum() >= 16 else colour.reshape(-1, 3)
-    else:
-        pixels = colour.reshape(-1, 3)
-    lo, hi = pixels.min(axis=1), pixels.max(axis=1)
-    pixels = pixels[(lo >= t.cast_dark) & (hi <= t.cast_clipped)]
+        mask = _visible_mask(visible, colour)
+        if np.count_nonzero(mask) >= 16:
+            valid[~mask] = 0
+    pixels = colour[valid > 0]
     if len(pixels) < 16:
-        return 0.0, {"cast_chroma": 0.0, "cast_gray_world": 0.0}
+        return 0.0, zero
     logs = np.log(pixels.astype(np.float32) + 1.0)
     u = logs[:, 2] - logs[:, 1]  # ln R/G
     v = logs[:, 0] - logs[:, 1]  # ln B/G
     count = max(8, len(pixels) // 10)
     brightest = np.argpartition(logs.sum(axis=1), -count)[-count:]
-    chroma = float(math.hypot(float(u[brightest].mean()), float(v[brightest].mean())))
-    gray_world = float(math.hypot(float(u.mean()), float(v.mean())))
-    return _above(chroma, t.cast_chroma), {"cast_chroma": chroma, "cast_gray_world": gray_world}
+    white_patch = (float(u[brightest].mean()), float(v[brightest].mean()))
+    gray_world = (float(u.mean()), float(v.mean()))
+    gray_edge = _gray_edge(f.colour_edges, t, visible) or white_patch
+    consensus = [sorted(axis)[1] for axis in zip(white_patch, gray_edge, gray_world, strict=True)]
+    chroma = float(math.hypot(*consensus))
+    return _above(chroma, t.cast_chroma), {
+        "cast_chroma": chroma,
+        "cast_white_patch": float(math.hypot(*white_patch)),
+        "cast_gray_edge": float(math.hypot(*gray_edge)),
+        "cast_gray_world": float(math.hypot(*gray_world)),
+    }
+
+
+def _lit_unclipped(image: np.ndarray, t: Thresholds) -> np.ndarray:
+    """0/255 mask of the pixels of a BGR image whose colour can be judged: no channel
+    unlit (below ``cast_dark``) nor clipped (above ``cast_clipped``)."""
+    b, g, r = cv2.split(image)
+    lo = cv2.min(cv2.min(b, g), r)
+    hi = cv2.max(cv2.max(b, g), r)
+    return cv2.bitwise_and(cv2.inRange(lo, t.cast_dark, 255), cv2.inRange(hi, 0, t.cast_clipped))
+
+
+def _visible_mask(visible: np.ndarray, image: np.ndarray) -> np.ndarray:
+    size = (image.shape[1], image.shape[0])
+    return cv2.resize(visible.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
+def _gray_edge(image: np.ndarray, t: Thresholds, visible: np.ndarray) -> tuple[float, float] | None:
+    """Log chromaticity of the mean gradient magnitude per channel (None without edges).
+
+    Only gradients whose 3×3 neighbourhood is lit, unclipped and visible count: at a
+    clipped highlight the gradient of the saturated channel is cut short.
+    """
+    valid = _lit_unclipped(image, t)
+    if not visible.all():
+        valid[~_visible_mask(visible, image)] = 0
+    valid = cv2.erode(valid, np.ones((3, 3), np.uint8))
+    if cv2.countNonZero(valid) < 16:
+        return None
+    img = image.astype(np.float32)
+    gx = cv2.Sobel(img, cv2.CV_32F, 1, 0)
+    gy = cv2.Sobel(img, cv2.CV_32F, 0, 1)
+    magnitude = cv2.sqrt(gx * gx + gy * gy)
+    b, g, r = (float(m) for m in cv2.mean(magnitude, mask=valid)[:3])
+    if g < 1.0:
+        return None
+    return math.log((r + 1e-3) / g), math.log((b + 1e-3) / g)
 
 
 def _power_spectrum(image: np.ndarray) -> np.ndarray:

@@ -9,6 +9,8 @@ no single-image detector can tell them from a colour cast and from stripes.
 Every image goes through a simulated camera: random 16:9 view (crop, scale, flip),
 exposure jitter, sensor noise, then a real H.264 encode/decode round trip through PyAV
 (libx264, intra frames, QP 24/28/32), so clean images carry compression artefacts like real video frames.
+Every second clean image carries the camera's on-screen clock (white text, no outline): on a
+low-texture scene the text is all the detail there is.
 
 Degradations are applied to the scene before the sensor and codec, at graded severities.
 The **documented severities** (``DOCUMENTED``) are the ones the acceptance targets hold
@@ -498,7 +500,8 @@ def build(
     for i in range(clean):
         scene = i % len(scenes)
         view = _random_view(rng, scenes, scene)
-        idx = cam.shoot(_sensor(_render(view, scenes), rng))
+        image = _sensor(_render(view, scenes), rng)
+        idx = cam.shoot(_osd_clock(image, i % 60) if i % 2 else image)  # most cameras draw a clock
         plan.append((f"clean/{scenes[scene][0]}/{i}", None, "", True, idx, None, None))
 
     def degraded_cases() -> Iterable[tuple[DefectKind, str, bool]]:

@@ -142,11 +142,13 @@ class Thresholds:
     texture_min_share: float = 0.02
 
     # color_cast ------------------------------------------------------------------------
-    #: Length of the mean log chromaticity (ln R/G, ln B/G) of the brightest tenth of the
-    #: lit, unclipped pixels (the white patch) above which the picture has a colour cast.
-    #: A white-balance gain of 1 ± 0.3 on two channels moves it by about 0.44.  (The
-    #: published Lab equivalent-circle factor K = D / M > 1.5 flags every single-coloured
-    #: scene, a sky or a lawn, and misses casts on colourful scenes.)
+    #: Length of the consensus log chromaticity (ln R/G, ln B/G) above which the picture
+    #: has a colour cast: the component-wise median of three illuminant estimates (the
+    #: white patch, the gray edge and the gray world), so that one estimate fooled by the
+    #: scene (a blue sky as the brightest area, an orange cat, colourful edges) is
+    #: outvoted.  A white-balance gain of 1 ± 0.3 on two channels moves it by about 0.44.
+    #: (The published Lab equivalent-circle factor K = D / M > 1.5 flags every
+    #: single-coloured scene, a sky or a lawn, and misses casts on colourful scenes.)
     cast_chroma: float = 0.34
     #: Pixels with a channel below this gray level are too dark for a chromaticity ...
     cast_dark: float = 12.0
@@ -204,6 +206,17 @@ class Thresholds:
     occlusion_defocus_contrast: float = 0.95
     #: ... nor than this gray level (an object at the lens is not lit like the scene).
     occlusion_bright: float = 140.0
+    #: Instead of the soft shapes, a compact silhouette also marks an object at the lens
+    #: (a card, a hand, a leaf: no scene shows through it and it is nearly convex; a sky
+    #: or a wall wraps around the scene's objects): its solidity (area over the area of
+    #: its convex hull) at least this ...
+    occlusion_solidity: float = 0.9
+    #: ... with at most this share of its outline taken by islands of scene.
+    occlusion_holes: float = 0.02
+    #: A region with both cues, soft shapes and a compact silhouette, is an occluder up to
+    #: this share of the brightness of the textured rest (an out-of-focus hand or leaf
+    #: lit like the scene).
+    occlusion_compact_contrast: float = 1.05
 
     # frozen ----------------------------------------------------------------------------
     #: Share of pixels whose gray value changed by >= ``frozen_delta`` between the two

@@ -5,6 +5,10 @@ upstream; the WebSocket ``/live/{token}`` then carries a JSON ``init`` message (
 picture size), the fMP4 init segment, and one fMP4 fragment per frame, the first on a
 keyframe, for Media Source Extensions. Failures reach the viewer as
 ``{"type": "error", "message": ...}`` before the socket closes.
+
+Callers who may not ``lift_privacy_mask`` on a channel get its snapshots and live video with
+its privacy masks burned in (:func:`masks_for`; a lift is audited); the grant carries the masks
+to the WebSocket.
 """
 
 from __future__ import annotations
@@ -22,8 +26,19 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from xueliang.api.deps import CanSnapshot, CanViewLive, ContextDep, SessionDep, public
-from xueliang.media import LiveError, MediaHub, MseInit, Viewer, ViewerClosed, snapshot_jpeg
-from xueliang.security import Action, ChannelHidden, Principal, ReasonRequired, authorize_channel, page_policy
+from xueliang.media import LiveError, MediaHub, MseInit, PrivacyMasks, Viewer, ViewerClosed, snapshot_jpeg
+from xueliang.security import (
+    Action,
+    AuditEntry,
+    ChannelHidden,
+    Principal,
+    ReasonRequired,
+    append_audit,
+    authorize_channel,
+    may,
+    page_policy,
+)
+from xueliang.security.privacy import load_privacy_masks
 
 __all__ = ["LiveGrants", "mount", "player_router", "router"]
 
@@ -35,30 +50,33 @@ SNAPSHOT_TIMEOUT = 10.0
 
 
 class LiveGrants:
-    """Single-use live tokens: random, bound to one channel, valid ``ttl`` seconds."""
+    """Single-use live tokens: random, bound to one channel (and the privacy masks to burn
+    in, if any), valid ``ttl`` seconds."""
 
     def __init__(self, ttl: float = TOKEN_TTL) -> None:
         self.ttl = ttl
-        self._grants: dict[str, tuple[str, float]] = {}
+        self._grants: dict[str, tuple[str, PrivacyMasks | None, float]] = {}
 
-    def issue(self, channel_id: str) -> str:
+    def issue(self, channel_id: str, masks: PrivacyMasks | None = None) -> str:
         now = time.monotonic()
-        self._grants = {t: g for t, g in self._grants.items() if g[1] > now}
+        self._grants = {t: g for t, g in self._grants.items() if g[2] > now}
         token = secrets.token_urlsafe(24)
-        self._grants[token] = (channel_id, now + self.ttl)
+        self._grants[token] = (channel_id, masks or None, now + self.ttl)
         return token
 
-    def redeem(self, token: str) -> str | None:
+    def redeem(self, token: str) -> tuple[str, PrivacyMasks | None] | None:
+        """``(channel_id, masks)`` of a valid token, once."""
         grant = self._grants.pop(token, None)
-        if grant is None or grant[1] <= time.monotonic():
+        if grant is None or grant[2] <= time.monotonic():
             return None
-        return grant[0]
+        return grant[0], grant[1]
 
 
 class LiveGrant(BaseModel):
     ws_url: str
     codec: str | None  # RFC 6381, when the channel's stream is already open; always in "init"
     expires_in: int
+    masked: bool = False  # privacy masks are burned into this view
 
 
 def get_hub(context: ContextDep) -> MediaHub:
@@ -95,6 +113,27 @@ async def authorize(
         raise HTTPException(422, str(exc)) from None
 
 
+KeepMasks = Annotated[
+    bool, Query(alias="masked", description="Keep the privacy masks even when allowed to lift them.")
+]
+
+
+async def masks_for(
+    request: Request, session: SessionDep, principal: Principal, gb_id: str, keep: bool
+) -> PrivacyMasks | None:
+    """The channel's privacy masks to burn in for this caller: none when the channel has none,
+    or when the caller may ``lift_privacy_mask`` there (and did not ask to keep them), which
+    is audited."""
+    masks = (await load_privacy_masks(session, gb_id)) or None
+    if masks is None or keep or not await may(session, principal, Action.LIFT_PRIVACY_MASK, gb_id):
+        return masks
+    client = request.client.host if request.client else ""
+    entry = AuditEntry(principal.username, Action.LIFT_PRIVACY_MASK.value, "ok", gb_id, client_address=client)
+    await append_audit(session, entry)
+    await session.commit()
+    return None
+
+
 @router.post("/channels/{gb_id}/live", response_model=LiveGrant)
 async def open_live(
     principal: CanViewLive,
@@ -103,14 +142,17 @@ async def open_live(
     hub: HubDep,
     request: Request,
     body: LiveRequest | None = None,
+    keep_masks: KeepMasks = False,
 ) -> LiveGrant:
     """A WebSocket URL for one viewer of the channel (fMP4/H.264 for MSE)."""
     await authorize(request, session, principal, Action.VIEW_LIVE, gb_id, body.reason if body else "")
+    masks = await masks_for(request, session, principal, gb_id, keep_masks)
     grants: LiveGrants = request.app.state.live_grants
-    token = grants.issue(gb_id)
+    token = grants.issue(gb_id, masks)
     hub.prewarm(gb_id)  # one click: the upstream opens while the browser connects
     ws_url = request.app.url_path_for("live_socket", token=token)
-    return LiveGrant(ws_url=str(ws_url), codec=hub.codec_string(gb_id), expires_in=TOKEN_TTL)
+    codec = hub.codec_string(gb_id, masked=masks is not None)
+    return LiveGrant(ws_url=str(ws_url), codec=codec, expires_in=TOKEN_TTL, masked=masks is not None)
 
 
 @router.get(
@@ -124,14 +166,18 @@ async def snapshot(
     gb_id: str,
     hub: HubDep,
     request: Request,
+    keep_masks: KeepMasks = False,
     timeout: Annotated[float, Query(gt=0, le=60)] = SNAPSHOT_TIMEOUT,
     reason: Annotated[str, Query(max_length=500, description="Why (audited)")] = "",
 ) -> Response:
     """JPEG of the channel's latest keyframe (504 when none arrives in time, 502 when the
-    camera cannot be opened)."""
+    camera cannot be opened), with the channel's privacy masks burned in unless the caller may
+    lift them."""
     await authorize(request, session, principal, Action.SNAPSHOT, gb_id, reason)
+    masks = await masks_for(request, session, principal, gb_id, keep_masks)
+    await session.close()  # no connection held while waiting for a keyframe
     try:
-        jpeg = await snapshot_jpeg(hub, gb_id, timeout=timeout)
+        jpeg = await snapshot_jpeg(hub, gb_id, timeout=timeout, masks=masks)
     except LiveError as exc:
         raise HTTPException(exc.http_status, str(exc)) from None
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
@@ -168,16 +214,17 @@ async def _stream(websocket: WebSocket, viewer: Viewer) -> None:
 @router.websocket("/live/{token}", dependencies=[Depends(public("authorised by its one-time live token"))])
 async def live_socket(websocket: WebSocket, token: str) -> None:
     await websocket.accept()
-    channel_id = websocket.app.state.live_grants.redeem(token)
+    grant = websocket.app.state.live_grants.redeem(token)
     media: MediaHub | None = websocket.app.state.context.media
-    if channel_id is None:
+    if grant is None:
         await _report(websocket, "unknown or expired live token", 4403)
         return
     if media is None:
         await _report(websocket, "the media plane is not running", 1013)
         return
+    channel_id, masks = grant
     try:
-        viewer = media.watch(channel_id)
+        viewer = media.watch(channel_id, masks=masks)
     except LiveError as exc:
         await _report(websocket, str(exc))
         return

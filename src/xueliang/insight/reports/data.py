@@ -15,6 +15,7 @@ from xueliang.insight.indicators import breakdown, resolve_scope, summary, trend
 from xueliang.insight.periods import Period, ReportKind, day_periods, previous_period, report_period
 from xueliang.insight.rates import Targets
 from xueliang.insight.workorders import WorkOrderFilter, list_work_orders, work_order_counts
+from xueliang.security.alerts import alert_summary
 
 __all__ = ["Report", "build_report"]
 
@@ -44,6 +45,7 @@ class Report:
     threshold_hours: float
     workorders: dict[str, int]
     overdue_orders: list[dict[str, Any]]
+    assets: dict[str, Any] | None = None  # asset security (weekly and monthly): alert_summary()
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -106,6 +108,9 @@ async def build_report(
         now=now,
         limit=20,
     )
+    assets = None
+    if kind is not ReportKind.DAILY:
+        assets = await alert_summary(session, period.start, period.end, region=region, top=10)
     name = (
         "全部"
         if not region
@@ -133,4 +138,5 @@ async def build_report(
         threshold_hours=threshold_hours,
         workorders=counts,
         overdue_orders=overdue,
+        assets=assets,
     )

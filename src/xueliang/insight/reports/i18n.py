@@ -77,6 +77,21 @@ _ZH = {
     "sheet.worst": "故障点位",
     "sheet.workorders": "超期工单",
     "unassigned": "未指派",
+    "asset_security": "资产安全",
+    "alert_kind": "告警类型",
+    "alerts": "告警数",
+    "events": "发生次数",
+    "still_open": "未处置",
+    "device": "设备",
+    "last_seen": "最近发生",
+    "alert.unknown_device": "未登记设备接入",
+    "alert.duplicate_id": "设备编码冲突（一码多址）",
+    "alert.address_changed": "设备地址变更",
+    "alert.forged_keepalive": "伪造心跳",
+    "alert.default_password": "使用平台默认密码",
+    "alert.vulnerable_firmware": "固件存在已知漏洞",
+    "sheet.assets": "资产安全",
+    "sheet.asset_devices": "安全告警设备",
 }
 
 _EN = {
@@ -152,6 +167,21 @@ _EN = {
     "sheet.worst": "Worst channels",
     "sheet.workorders": "Overdue orders",
     "unassigned": "unassigned",
+    "asset_security": "Asset security",
+    "alert_kind": "Kind",
+    "alerts": "Alerts",
+    "events": "Events",
+    "still_open": "Still open",
+    "device": "Device",
+    "last_seen": "Last seen",
+    "alert.unknown_device": "Unknown device registered",
+    "alert.duplicate_id": "One ID from two addresses",
+    "alert.address_changed": "Device changed address",
+    "alert.forged_keepalive": "Forged keepalive",
+    "alert.default_password": "Default password",
+    "alert.vulnerable_firmware": "Vulnerable firmware",
+    "sheet.assets": "Asset security",
+    "sheet.asset_devices": "Devices with alerts",
 }
 
 LANGUAGES = {"zh": _ZH, "en": _EN}

@@ -258,6 +258,26 @@ def render_xlsx(report: Report, lang: str = "zh") -> bytes:
         ],
         set(),
     )
+    if report.assets is not None:
+        sheet(
+            t["sheet.assets"],
+            [t["alert_kind"], "key", t["alerts"], t["events"], t["still_open"]],
+            [
+                [t["alert." + kind], kind, row["alerts"], row["events"], row["open"]]
+                for kind, row in report.assets["by_kind"].items()
+            ],
+            set(),
+        )
+        sheet(
+            t["sheet.asset_devices"],
+            [t["device"], t["name"], t["alert_kind"], t["events"], t["alerts"], t["last_seen"]],
+            [
+                [d["device_id"], d["name"], ", ".join(d["kinds"]), d["events"], d["alerts"]]
+                + [local(d["last_seen"])]
+                for d in report.assets["devices"]
+            ],
+            set(),
+        )
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -136,6 +136,28 @@ key[6:]) }}: {{ count }}{% endfor %}</p>
 {% endfor %}
 </table>
 {% endif %}
+{% if r.assets is not none %}
+
+<h2>{{ t.asset_security }}</h2>
+<table>
+<tr><th class="l">{{ t.alert_kind }}</th><th>{{ t.alerts }}</th><th>{{ t.events }}</th><th>{{ t.still_open }}</th></tr>
+{% for kind, row in r.assets.by_kind.items() %}
+<tr><td class="l">{{ t['alert.' ~ kind] }}</td><td>{{ row.alerts }}</td><td>{{ row.events }}</td>
+<td class="{{ 'missed' if row.open else '' }}">{{ row.open }}</td></tr>
+{% endfor %}
+</table>
+{% if r.assets.devices %}
+<table>
+<tr><th class="l">{{ t.device }}</th><th class="l">{{ t.name }}</th><th class="l">{{ t.alert_kind }}</th>
+<th>{{ t.events }}</th><th>{{ t.last_seen }}</th></tr>
+{% for d in r.assets.devices %}
+<tr><td class="l">{{ d.device_id }}</td><td class="l">{{ d.name }}</td>
+<td class="l">{% for k in d.kinds %}{{ t['alert.' ~ k] }}{{ '' if loop.last else ' · ' }}{% endfor %}</td>
+<td>{{ d.events }}</td><td>{{ local(d.last_seen) }}</td></tr>
+{% endfor %}
+</table>
+{% else %}<p class="note">{{ t.none }}</p>{% endif %}
+{% endif %}
 </body>
 </html>
 """

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from xueliang.api.deps import CanManageCatalog, CanView, Principal, SessionDep
+from xueliang.api.deps import CanManageCatalog, CanView, Principal, RowId, SessionDep
 from xueliang.catalog import Channel
 from xueliang.db import utcnow
 from xueliang.insight.routes.common import REGION_PATTERN, scope_for
@@ -26,7 +26,7 @@ from xueliang.insight.workorders import (
 from xueliang.security import Action
 
 router = APIRouter(prefix="/workorders", tags=["workorders"])
-OrderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+OrderId = RowId
 
 
 class AssignBody(BaseModel):
