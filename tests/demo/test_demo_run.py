@@ -178,6 +178,57 @@ def test_inspection_finds_the_injected_faults(demo: Demo) -> None:
     database.dispose()
 
 
+async def test_the_map_shows_the_city_and_a_click_plays_live_video(demo: Demo) -> None:
+    """The newcomer's first minute in Chromium: log in with the printed login, see the city on
+    the map, open a camera and watch it play."""
+    from playwright.async_api import async_playwright
+    from tests.web.conftest import ARGS, CHROMIUM
+
+    match = re.search(r"log in as (\S+) with the password (\S+)", demo.printed())
+    assert match is not None
+    points = demo.get("/map/points").json()
+    healthy = next(
+        p[0]
+        for p in points["points"]
+        if points["states"][p[3]] == "online" and truth(p[0], None) == (False, None) and "RTSP" not in p[0]
+    )
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = await browser.new_page(viewport={"width": 1366, "height": 768})
+            outside: list[str] = []
+
+            async def guard(route):  # type: ignore[no-untyped-def]
+                url = route.request.url
+                if url.startswith(("http://127.", "ws://127.", "blob:", "data:")):
+                    await route.continue_()
+                else:
+                    outside.append(url)
+                    await route.abort()
+
+            await page.route("**/*", guard)
+            await page.goto(f"{demo.url}/login")
+            await page.fill("#login-username", match[1])
+            await page.fill("#login-password", match[2])
+            await page.keyboard.press("Enter")
+            await page.wait_for_url(f"{demo.url}/")
+            await page.wait_for_function("() => window.xueliangMap && window.xueliangMap.renderedAt > 0")
+            shown = await page.evaluate("window.xueliangMap")
+            assert shown["points"] == len(points["points"]) > CHANNELS * 0.9 and shown["clusters"] > 0
+            await page.fill("#map-search", healthy)
+            await page.get_by_text(f"· {healthy}").click()
+            panel = page.locator("[data-testid=channel-panel]")
+            await panel.wait_for()
+            await page.wait_for_function(
+                "() => { const v = document.querySelector('[data-testid=channel-panel] video');"
+                " return v && v.currentTime > 0.5; }",
+                timeout=60_000,
+            )
+            assert not outside, f"requests left the machine: {outside}"
+        finally:
+            await browser.close()
+
+
 def test_ctrl_c_stops_cleanly_and_a_second_run_resumes(demo: Demo, tmp_path: Path) -> None:
     assert _stop(demo.process) == 0
     assert "demo stopped" in demo.printed()
