@@ -182,7 +182,7 @@ async def test_the_map_shows_the_city_and_a_click_plays_live_video(demo: Demo) -
     """The newcomer's first minute in Chromium: log in with the printed login, see the city on
     the map, open a camera and watch it play."""
     from playwright.async_api import async_playwright
-    from tests.web.conftest import ARGS, CHROMIUM
+    from tests.support.browser import ARGS, CHROMIUM
 
     match = re.search(r"log in as (\S+) with the password (\S+)", demo.printed())
     assert match is not None

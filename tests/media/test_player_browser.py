@@ -11,21 +11,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from tests.support.browser import ARGS, CHROMIUM
 from tests.support.live_app import GB_H264, GB_H265, GB_SILENT, RTSP_CH, Live, start_live
 from tests.support.rtsp import gstreamer_missing, rtsp_camera
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
 
 SNAPSHOT_SHOWN = """(() => {
   const image = document.querySelector("#snapshot");

@@ -12,24 +12,13 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from tests.support.auth import ADMIN, PASSWORD
+from tests.support.browser import ARGS, CHROMIUM
 from tests.support.web_city import City, simulated_city
 
 from xueliang.api.webapp import WEB_DIR
 from xueliang.demo.city import city_channels
 from xueliang.demo.run import truth
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
 CHANNELS = 200
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 

@@ -135,7 +135,14 @@ async def test_dashboard_numbers_equal_the_api(tab: Tab, web_city: WebCity) -> N
     value = page.locator("[data-testid=kpi-channels] .value")
     assert await value.inner_text() == f"{summary['channels']:,}"
     assert await page.inner_text("[data-testid=kpi-online]") == f"在线 {summary['online']:,}"
-    for key in ("online_rate", "integrity_rate", "output_rate", "annotation_rate", "hd_rate", "coverage_rate"):  # noqa: E501
+    for key in (
+        "online_rate",
+        "integrity_rate",
+        "output_rate",
+        "annotation_rate",
+        "hd_rate",
+        "coverage_rate",
+    ):  # noqa: E501
         text = await page.inner_text(f"[data-testid=kpi-{key}] .value")
         rate = summary[key]
         if rate is None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from xueliang.gb28181.errors import SdpError
 from xueliang.gb28181.message import SipRequest, SipUri
-from xueliang.gb28181.sdp import MediaDescription, MediaFormat, SessionDescription, make_ssrc, parse_sdp
+from xueliang.gb28181.sdp import make_ssrc, parse_sdp, play_answer
 
 __all__ = ["OfferRejected", "RelayOffer", "answer_sdp", "invited_channel", "read_offer"]
 
@@ -87,28 +87,16 @@ def read_offer(body: bytes, *, domain: str, sequence: int) -> RelayOffer:
 
 
 def answer_sdp(offer: RelayOffer, *, origin: str, host: str, port: int, codec: str) -> bytes:
-    """Our 200's SDP: ``s=Play``, our media address, ``a=sendonly``, PS on 96, the opposite
-    ``a=setup`` for TCP, ``f=`` with the codec (``h264``/``h265``), ``y=`` last."""
-    setup = connection = None
-    if offer.transport != "UDP":
-        setup = "passive" if offer.transport == "TCP-active" else "active"
-        connection = "new"
-        if offer.transport == "TCP-passive":
-            port = DISCARD_PORT
-    media = MediaDescription(
+    """Our 200's SDP (:func:`play_answer`); for TCP-passive (we connect out) the port is the
+    discard port, as nothing listens on our side."""
+    if offer.transport == "TCP-passive":
+        port = DISCARD_PORT
+    return play_answer(
+        origin=origin,
+        host=host,
         port=port,
-        transport=offer.sdp_transport,
-        payloads=(96,),
-        rtpmap=((96, "PS/90000"),),
-        direction="sendonly",
-        setup=setup,
-        connection=connection,
-    )
-    return SessionDescription(
-        origin_user=origin,
-        connection_address=host,
-        media=(media,),
-        session_name="Play",
+        transport=offer.transport,
+        sdp_transport=offer.sdp_transport,
         ssrc=offer.ssrc,
-        media_format=MediaFormat(video_codec=5 if codec == "h265" else 2),
-    ).to_bytes()
+        codec=codec,
+    )

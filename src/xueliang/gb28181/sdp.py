@@ -20,6 +20,7 @@ __all__ = [
     "SessionDescription",
     "make_ssrc",
     "parse_sdp",
+    "play_answer",
     "parse_ssrc",
 ]
 
@@ -284,3 +285,33 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
         media_format=MediaFormat.parse(values["f"]) if values.get("f") else None,
         extra=tuple(extra),
     )
+
+
+def play_answer(
+    *, origin: str, host: str, port: int, transport: str, sdp_transport: str, ssrc: str, codec: str
+) -> bytes:
+    """A media sender's 200 to a live-view INVITE (GB/T 28181 §9.2): ``s=Play``, ``c=`` ``host``,
+    ``a=sendonly``, PS on 96, for TCP the opposite ``a=setup`` of the offer's ``transport``
+    (``UDP``, ``TCP-active`` or ``TCP-passive``, as the offerer reads it), ``f=`` with the
+    codec (``h264``/``h265``), ``y=`` last."""
+    setup = connection = None
+    if transport != "UDP":
+        setup = "passive" if transport == "TCP-active" else "active"
+        connection = "new"
+    media = MediaDescription(
+        port=port,
+        transport=sdp_transport,
+        payloads=(96,),
+        rtpmap=((96, "PS/90000"),),
+        direction="sendonly",
+        setup=setup,
+        connection=connection,
+    )
+    return SessionDescription(
+        origin_user=origin,
+        connection_address=host,
+        media=(media,),
+        session_name="Play",
+        ssrc=ssrc,
+        media_format=MediaFormat(video_codec=5 if codec == "h265" else 2),
+    ).to_bytes()

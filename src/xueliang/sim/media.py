@@ -22,7 +22,7 @@ from enum import StrEnum
 from xueliang.gb28181.dialog import Dialog
 from xueliang.gb28181.errors import SdpError
 from xueliang.gb28181.message import SipRequest
-from xueliang.gb28181.sdp import MediaDescription, MediaFormat, SessionDescription, make_ssrc, parse_sdp
+from xueliang.gb28181.sdp import make_ssrc, parse_sdp, play_answer
 from xueliang.media.clips import FaultPattern
 from xueliang.sim.plan import unit
 
@@ -163,30 +163,16 @@ def negotiate(body: bytes, *, domain: str, sequence: int) -> Offer | int:
 
 
 def answer_sdp(channel_id: str, offer: Offer, *, host: str, port: int, codec: str) -> bytes:
-    """Our 200's SDP: ``s=Play``, ``c=`` ``host``, ``a=sendonly``, PS on 96, the opposite
-    ``a=setup`` for TCP, ``f=`` with the codec, ``y=`` last."""
-    setup = None
-    connection = None
-    if offer.transport != "UDP":
-        setup = "passive" if offer.transport == "TCP-active" else "active"
-        connection = "new"
-    media = MediaDescription(
+    """Our 200's SDP (:func:`play_answer`), the channel's ID as the origin."""
+    return play_answer(
+        origin=channel_id,
+        host=host,
         port=port,
-        transport=offer.sdp_transport,
-        payloads=(96,),
-        rtpmap=((96, "PS/90000"),),
-        direction="sendonly",
-        setup=setup,
-        connection=connection,
-    )
-    return SessionDescription(
-        origin_user=channel_id,
-        connection_address=host,
-        media=(media,),
-        session_name="Play",
+        transport=offer.transport,
+        sdp_transport=offer.sdp_transport,
         ssrc=offer.ssrc,
-        media_format=MediaFormat(video_codec=5 if codec == "h265" else 2),
-    ).to_bytes()
+        codec=codec,
+    )
 
 
 # ---------------------------------------------------------------------- sessions and actions
