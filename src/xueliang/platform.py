@@ -180,7 +180,7 @@ async def run_platform(
             raise SystemExit(f"cannot listen on {settings.http}")
         log.info("xueliang serving http://%s/ (SIP %s)", settings.http, settings.sip)
         print(
-            f"xueliang serving on http://{settings.http}/  (API http://{settings.http}/api/v1/docs)",
+            f"xueliang serving on http://{settings.http}/  (API http://{settings.http}/api/v1/openapi.json)",
             flush=True,
         )
         if ready is not None:

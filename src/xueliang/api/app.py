@@ -25,7 +25,7 @@ def create_app(context: PlatformContext) -> FastAPI:
         version=__version__,
         summary="City public video network platform (雪亮工程)",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # Swagger UI loads its assets from a CDN: no page that reaches the internet
         redoc_url=None,
     )
     app.state.context = context

@@ -21,7 +21,7 @@ WEB_DIR = Path(str(resources.files("xueliang").joinpath("static/web")))
 NOT_BUILT = (
     "The xueliang web UI is not built.\n\n"
     "Run `make web` in the xueliang source tree (it runs `npm ci` and `npm run build` in web/),\n"
-    "then reload this page. The API is at /api/v1/docs meanwhile.\n"
+    "then reload this page. The API is at /api/v1 (OpenAPI at /api/v1/openapi.json) meanwhile.\n"
 )
 IMMUTABLE = "public, max-age=31536000, immutable"
 
