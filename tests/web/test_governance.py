@@ -21,6 +21,7 @@ ROWS = "[data-testid={}] tbody tr:not(.n-data-table-tr--empty)"
 
 async def screenshot(tab: Tab, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await tab.page.locator(".n-message").first.wait_for(state="detached", timeout=10_000)  # toasts gone
     await tab.page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
 
@@ -201,3 +202,20 @@ async def test_grants_page_add_and_revoke(tab: Tab, web_city: WebCity) -> None:
     await confirm_popover(tab)
     await page.get_by_text("已撤销").wait_for()
     assert added["id"] not in {g["id"] for g in web_city.get("/grants")["items"]}
+
+
+async def test_governance_pages_in_english_fit_a_laptop(tab: Tab, web_city: WebCity) -> None:
+    page = tab.page
+    await page.evaluate("localStorage.setItem('xueliang.locale', 'en')")
+    for path, title in (
+        ("/security", "Asset security"),
+        ("/audit", "Audit log"),
+        ("/users", "Users"),
+        ("/grants", "Grants and shares"),
+    ):
+        await page.goto(web_city.base + path)
+        await page.get_by_role("heading", name=title, exact=True).wait_for()
+        await page.wait_for_load_state("networkidle")
+        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} scrolls sideways in English at 1366×768"
+        assert await page.get_by_role("alert").count() == 0, await page.get_by_role("alert").all_inner_texts()
