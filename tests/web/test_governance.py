@@ -113,6 +113,8 @@ async def test_audit_page_search_csv_and_chain(tab: Tab, web_city: WebCity) -> N
     checked = web_city.get("/audit/verify")
     assert checked["ok"]
     assert "哈希链完整" in await verdict.inner_text()
+    await page.get_by_role("button", name="重置").click()  # every record again, the export's too
+    await page.get_by_text(f"共 {web_city.get('/audit')['total']} 条").wait_for()
     await screenshot(tab, "audit.png")
 
 
