@@ -1,6 +1,6 @@
 import { createRouter, createWebHistory } from 'vue-router'
 import { whenSignedOut } from './api/client'
-import { ensureSession } from './session'
+import { ensureSession, may } from './session'
 
 // Views load on demand, so the first screen fetches only what it draws.
 export const router = createRouter({
@@ -18,13 +18,31 @@ export const router = createRouter({
     },
     { path: '/workorders', name: 'workorders', component: () => import('./views/WorkOrdersView.vue') },
     { path: '/reports', name: 'reports', component: () => import('./views/ReportsView.vue') },
+    // Governance pages: each needs one action (GET /auth/me lists the user's actions).
+    {
+      path: '/security',
+      name: 'security',
+      component: () => import('./views/SecurityView.vue'),
+      meta: { action: 'view_audit' },
+    },
+    { path: '/audit', name: 'audit', component: () => import('./views/AuditView.vue'), meta: { action: 'view_audit' } },
+    { path: '/users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { action: 'manage_users' } },
+    {
+      path: '/grants',
+      name: 'grants',
+      component: () => import('./views/GrantsView.vue'),
+      meta: { action: 'manage_users' },
+    },
     { path: '/:rest(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue') },
   ],
 })
 
 router.beforeEach(async (to) => {
   if (to.meta.public) return true
-  if (await ensureSession()) return true
+  if (await ensureSession()) {
+    const action = to.meta.action as string | undefined
+    return !action || may(action) || { name: 'not-found', params: { rest: to.path.slice(1).split('/') } }
+  }
   return { name: 'login', query: { next: to.fullPath } }
 })
 

@@ -44,3 +44,8 @@ export async function signOut(): Promise<void> {
   clearTokens()
   session.user = null
 }
+
+/** Whether the signed-in user may do ``action`` (one of the platform's permission actions). */
+export function may(action: string): boolean {
+  return session.user?.actions.includes(action) ?? false
+}

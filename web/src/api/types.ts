@@ -134,3 +134,101 @@ export interface User {
   roles: string[]
   actions: string[]
 }
+
+export interface SecurityAlert {
+  id: number
+  kind: string
+  device_id: string
+  address: string
+  detail: string
+  count: number
+  first_seen: string
+  last_seen: string
+  open: boolean
+  resolved_at: string | null
+  resolved_by: string
+  note: string
+}
+
+export interface AlertSummary {
+  from: string
+  to: string
+  by_kind: Record<string, { alerts: number; events: number; open: number }>
+  total: number
+}
+
+export interface FirmwareEntry {
+  id: number
+  manufacturer: string
+  model: string
+  firmware: string
+  advisory: string
+  created_at: string
+  updated_at: string
+  matched: number | null
+}
+
+export interface AuditRecord {
+  id: number
+  at: string
+  actor: string
+  action: string
+  outcome: string
+  channel: string | null
+  target: string | null
+  client_address: string | null
+  reason: string | null
+  hash: string
+}
+
+export interface AuditVerdict {
+  ok: boolean
+  records: number
+  head: string | null
+  first_bad: { id: number; problem: string } | null
+}
+
+export interface Account {
+  username: string
+  display_name: string
+  department: string | null
+  roles: string[]
+  disabled: boolean
+  second_factor: boolean
+  single_sign_on: boolean
+  created_at: string
+}
+
+export interface AuthSessionRow {
+  id: string
+  username: string
+  method: string
+  client_address: string
+  user_agent: string
+  created_at: string
+  refreshed_at: string | null
+  expires_at: string
+}
+
+export interface Grant {
+  id: number
+  kind: string
+  user: string | null
+  department: string | null
+  role: string
+  effect: 'allow' | 'deny'
+  region: string | null
+  org: string | null
+  point_class: number | null
+  channels: string[] | null
+  expires_at: string | null
+  require_reason: boolean
+  note: string
+  created_by: string
+  created_at: string
+}
+
+export interface Listing<T> {
+  items: T[]
+  total: number
+}
