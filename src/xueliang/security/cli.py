@@ -112,6 +112,16 @@ def user_list(config: ConfigOpt = None, data_dir: DataDirOpt = None, db: DbOpt =
         )
 
 
+async def _existing_user(session: Any, name: str) -> Any:
+    """The account called ``name``; AccountError (a clear message, exit 1) when there is none."""
+    from xueliang.security import AccountError, find_user
+
+    user = await find_user(session, name)
+    if user is None:
+        raise AccountError(f"no user {name}")
+    return user
+
+
 @user_app.command("passwd")
 def user_passwd(
     name: Annotated[str, typer.Argument(help="User name.")],
@@ -122,16 +132,14 @@ def user_passwd(
 ) -> None:
     """Set a new password (the user's sessions stay; revoke them through the API if needed)."""
     from xueliang.db import utcnow
-    from xueliang.security import AccountError, AuditEntry, append_audit, find_user, set_password
+    from xueliang.security import AuditEntry, append_audit, set_password
 
     settings = _cli()._settings(config, data_dir=data_dir, db=db)
     password = _read_password(password_stdin)
 
     async def work(session: Any) -> None:
         async with session.begin():
-            user = await find_user(session, name)
-            if user is None:
-                raise AccountError(f"no user {name}")
+            user = await _existing_user(session, name)
             await set_password(session, user, password, utcnow())
             entry = AuditEntry("cli", "permission_change", target=name, detail={"change": "password_set"})
             await append_audit(session, entry)
@@ -149,15 +157,13 @@ def user_totp(
     db: DbOpt = None,
 ) -> None:
     """Enrol a second factor (prints the otpauth:// URI for an authenticator app) or remove it."""
-    from xueliang.security import AccountError, find_user, new_totp_secret, provisioning_uri
+    from xueliang.security import new_totp_secret, provisioning_uri
 
     settings = _cli()._settings(config, data_dir=data_dir, db=db)
 
     async def work(session: Any) -> str | None:
         async with session.begin():
-            user = await find_user(session, name)
-            if user is None:
-                raise AccountError(f"no user {name}")
+            user = await _existing_user(session, name)
             user.totp_secret = None if disable else new_totp_secret()
             user.totp_last_step = None
             return user.totp_secret
