@@ -60,6 +60,12 @@ def test_access_token_round_trip_and_expiry():
         decode_access_token(KEY, token, now=1060)
 
 
+def test_tokens_issued_in_the_same_second_differ():
+    """A refresh right after login must hand out a new token, not the same bytes again."""
+    first, second = (issue_access_token(KEY, 7, "alice", "abc123", now=1000, ttl=60) for _ in range(2))
+    assert first != second
+
+
 def _b64(data: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 

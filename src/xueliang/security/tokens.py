@@ -53,6 +53,7 @@ def issue_access_token(key: bytes, user_id: int, username: str, session_id: str,
         "sid": session_id,
         "iat": now,
         "exp": now + ttl,
+        "jti": secrets.token_urlsafe(12),  # two tokens issued in the same second still differ
     }
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
