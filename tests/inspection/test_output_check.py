@@ -67,20 +67,12 @@ async def test_a_blurred_camera_is_not_intact(device):
     assert not analysis.diagnosis.ok
 
 
-_FROZEN_MISSED = pytest.mark.xfail(
-    strict=True,
-    reason="VQD (quality/): the clip's first IDR comes from a cold encoder (half the bits of the "
-    "next) and re-quantises the frozen picture: changed_share 0.47, as a live static scene's fresh "
-    "noise; no two-keyframe feature separates them (README, Video quality diagnosis)",
-)
-
-
 @pytest.mark.parametrize(
     ("fault", "state"),
     [
         ("blurred", "blur"),
         ("colour_cast", "color_cast"),
-        pytest.param("frozen", "frozen", marks=_FROZEN_MISSED),
+        ("frozen", "frozen"),
     ],
 )
 async def test_the_finding_names_more_faults(device, fault, state):

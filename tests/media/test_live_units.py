@@ -180,6 +180,26 @@ def test_clips_are_cached_on_disk(tmp_path) -> None:  # type: ignore[no-untyped-
     assert [f.data for f in _load(path, H264) or []] == [f.data for f in first]
 
 
+@pytest.mark.parametrize("fault", ["frozen", "normal"])
+def test_looped_clip_keyframes_look_like_a_running_camera(tmp_path, fault: str) -> None:  # type: ignore[no-untyped-def]
+    """Every pair of keyframes two seconds apart, across the loop too, is frozen on a frozen
+    clip and never on a normal one: no IDR from a cold encoder re-quantises the picture."""
+    from xueliang.quality import DefectKind, diagnose
+
+    clip = clip_frames("34020000001320000042", fault, "h264", seconds=4, cache_dir=tmp_path)
+    decoder = av.CodecContext.create("h264", "r")
+    keys = []
+    for f in clip:
+        pictures = decoder.decode(av.Packet(f.data))
+        if f.keyframe:
+            keys += [p.to_ndarray(format="bgr24") for p in pictures]
+    assert clip[0].keyframe and len(keys) == 4
+    frozen = [
+        DefectKind.FROZEN in diagnose(keys[(i + 2) % 4], previous=keys[i]).kinds for i in range(4)
+    ]
+    assert frozen == [fault == "frozen"] * 4
+
+
 def test_credentials_are_put_into_the_url_encoded() -> None:
     url = url_with_credentials("rtsp://10.0.0.5:554/Streaming/Channels/101", "admin", "p@ss:w/rd")
     assert url == "rtsp://admin:p%40ss%3Aw%2Frd@10.0.0.5:554/Streaming/Channels/101"

@@ -29,6 +29,7 @@ __all__ = ["FaultPattern", "clip_cache_dir", "clip_frames", "render_picture"]
 
 _FORMAT = b"XLCLIP1\n"
 _RECORD = struct.Struct("!BqqI")  # keyframe, pts, dts, size
+WARM_UP_GOPS = 3  # seconds of the loop the encoder runs through before the clip is kept
 
 
 class FaultPattern(StrEnum):
@@ -189,10 +190,16 @@ def _encode(
             "x265-params": f"keyint={fps}:min-keyint={fps}:scenecut=0:bframes=0:repeat-headers=1"
             ":log-level=error",
         }
+    # A camera's encoder has been running for hours when anyone looks: its rate control has
+    # settled. A cold encoder's first IDR gets half the bits of the next ones and, looped,
+    # would re-quantise a frozen picture every few seconds. So the encoder first runs through
+    # the clip's last whole GOPs (as the loop plays them), and only then is the clip kept.
+    warm = min(count // fps, WARM_UP_GOPS) * fps
     packets = []
-    for i in range(count):
+    for i in range(warm + count):
+        index = (count - warm + i) % count
         picture = av.VideoFrame.from_ndarray(
-            render_picture(label, fault, i, width, height, fps), format="bgr24"
+            render_picture(label, fault, index, width, height, fps), format="bgr24"
         )
         picture = picture.reformat(format="yuv420p")
         picture.pts = i
@@ -201,8 +208,10 @@ def _encode(
     tick = CLOCK_RATE // fps
     frames = []
     for p in packets:
-        pts = int(p.pts) * tick
-        dts = int(p.dts) * tick if p.dts is not None else pts
+        if int(p.pts) < warm:
+            continue
+        pts = (int(p.pts) - warm) * tick
+        dts = (int(p.dts) - warm) * tick if p.dts is not None else pts
         frames.append(MediaFrame(codec, pts, bool(p.is_keyframe), bytes(p), None if dts == pts else dts))
     return frames
 
@@ -252,7 +261,7 @@ def _cached(
     cache_dir: str,
 ) -> tuple[MediaFrame, ...]:
     key = hashlib.sha256(
-        repr((1, label, fault.value, codec.value, width, height, fps, count, bitrate)).encode()
+        repr((2, label, fault.value, codec.value, width, height, fps, count, bitrate)).encode()
     )
     path = Path(cache_dir) / f"{key.hexdigest()[:24]}.{codec.value}.clip"
     frames = _load(path, codec)
