@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from xueliang.config import Settings, load_settings
+from xueliang.runtime import run
 
 app = typer.Typer(
     help="xueliang: a city public video network platform (雪亮工程).",
@@ -244,7 +245,7 @@ def serve(
         content_security_policy=content_security_policy,
     )
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_platform(settings))
+        run(run_platform(settings))
 
 
 @app.command()
@@ -268,7 +269,7 @@ def demo(
         raise typer.BadParameter(str(exc), param_hint="--rtsp") from None
     settings = _settings(None, data_dir=data_dir, http=http, sip=sip, log_level="WARNING")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_demo(settings, channels=channels, fresh=fresh, rtsp=rtsp))
+        run(run_demo(settings, channels=channels, fresh=fresh, rtsp=rtsp))
     typer.echo("demo stopped; run it again to resume, or with --fresh to start over")
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
+
+from xueliang.runtime import run
 
 __all__ = ["SimTransport", "sim"]
 
@@ -19,17 +19,6 @@ __all__ = ["SimTransport", "sim"]
 class SimTransport(StrEnum):
     udp = "udp"
     tcp = "tcp"
-
-
-def _run(main: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
-    """Run on uvloop where available (the project's runtime), else the default loop."""
-    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        factory = uvloop.new_event_loop
-    with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(main)
 
 
 async def _with_rtsp_cameras(
@@ -84,7 +73,7 @@ def sim(
     ] = 0.0,
     max_streams: Annotated[
         int, typer.Option(min=0, help="Live view: concurrent media sessions; beyond: 486 Busy Here.")
-    ] = 64,
+    ] = 256,
     clip_pool: Annotated[
         int,
         typer.Option(
@@ -181,6 +170,6 @@ def sim(
         typer.echo(line, err=True)
 
     fleet = run_fleet(config, stop_after=stop_after, report_every=report_every, report=report)
-    stats = _run(_with_rtsp_cameras(rtsp, config, fleet) if rtsp else fleet)
+    stats = run(_with_rtsp_cameras(rtsp, config, fleet) if rtsp else fleet)
     if json_stats:
         sys.stdout.write(json.dumps(stats, ensure_ascii=False) + "\n")

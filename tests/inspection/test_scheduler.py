@@ -88,6 +88,10 @@ async def test_sweep_resume_and_on_demand(sessions, device):
         # nothing is due again within the interval; an operator's request still runs
         await asyncio.sleep(0.2)
         assert scheduler.inspected == 6
+        status = scheduler.status(NOW)
+        assert (status["fleet"], status["eligible"], status["due"], status["in_flight"]) == (6, 6, 0, 0)
+        assert status["last_sweep"]["inspected"] == 6 and status["last_sweep"]["seconds"] == 0
+        assert scheduler.status(NOW + 2 * HOUR)["due"] == 6
         scheduler.request(ids[channel_gb(2)])
         while scheduler.inspected < 7:
             await asyncio.sleep(0.05)

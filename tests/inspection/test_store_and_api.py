@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
+
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 from tests.support.auth import add_user, log_in_as_admin, login
 
 from xueliang.api.app import create_app
 from xueliang.api.context import PlatformContext
 from xueliang.catalog import Availability
 from xueliang.config import Settings
-from xueliang.inspection import CheckConfig, GbInviteOpener, Inspector, TargetOpener
+from xueliang.db import utcnow
+from xueliang.inspection import CheckConfig, GbInviteOpener, InspectionScheduler, Inspector, TargetOpener
 from xueliang.inspection.models import ChannelReference, Finding
-from xueliang.inspection.store import last_inspected, load_targets
+from xueliang.inspection.service import FindingWriter
+from xueliang.inspection.store import FindingRecord, last_inspected, load_targets
 
 from .conftest import Camera, add_channels, channel_gb
 
@@ -76,6 +81,39 @@ async def test_findings_intervals_and_reference(sessions, device):
         await inspector.close()
 
 
+async def test_findings_finishing_together_are_written_together(sessions):
+    """Many inspections ending at once share transactions; a record whose channel is gone
+    fails alone and the others are kept, each with its own times."""
+    ids = list((await add_channels(sessions, 3)).values())
+    t0 = datetime(2026, 11, 28, 8, tzinfo=UTC)
+    writer = FindingWriter(sessions, max_batch=10)
+    records = [
+        FindingRecord(ids[0], t0, True, integrity="intact"),
+        FindingRecord(ids[1], t0 + timedelta(seconds=1), True, integrity="blur"),
+        FindingRecord(999_999, t0, True, integrity="intact"),  # no such channel
+        FindingRecord(ids[2], t0 + timedelta(seconds=2), False, failure="no_media"),
+        FindingRecord(
+            ids[0], t0 + timedelta(seconds=3), True, integrity="too_dark"
+        ),  # second for one channel
+    ]
+    results = await asyncio.gather(*(writer.write(r) for r in records), return_exceptions=True)
+    await writer.close()
+    assert isinstance(results[2], Exception)
+    assert [r.channel_id for i, r in enumerate(results) if i != 2] == [ids[0], ids[1], ids[2], ids[0]]
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Finding)) == 4
+        rows = await session.execute(
+            select(Availability.channel_id, Availability.kind, Availability.state, Availability.since)
+            .where(Availability.until.is_(None))
+            .order_by(Availability.channel_id, Availability.kind)
+        )
+        since = {(c, k): (state, at.replace(tzinfo=UTC)) for c, k, state, at in rows}
+    assert since[(ids[0], "integrity")] == ("too_dark", t0 + timedelta(seconds=3))
+    assert since[(ids[1], "integrity")] == ("blur", t0 + timedelta(seconds=1))
+    assert since[(ids[2], "output")] == ("fail", t0 + timedelta(seconds=2))
+    assert (ids[2], "integrity") not in since
+
+
 async def test_api(sessions, engine, device, tmp_path):
     await add_channels(sessions, 2)
     gb = channel_gb(1)
@@ -127,5 +165,15 @@ async def test_api(sessions, engine, device, tmp_path):
 
             assert (await client.post("/channels/34020000001399999999/inspect")).status_code == 404
             assert (await client.get("/channels/34020000001399999999/findings")).status_code == 404
+
+            assert (await client.get("/inspection/status")).json() == {"enabled": False}
+            context.inspection_scheduler = InspectionScheduler(inspector)
+            await context.inspection_scheduler.resume()
+            await context.inspection_scheduler._refresh_fleet(utcnow())
+            status = (await client.get("/inspection/status")).json()
+            assert status["enabled"] and (status["fleet"], status["due"]) == (2, 1)  # one never inspected
+            await add_user(sessions, "viewer.wu", ["viewer"])
+            viewer = await login(client, "viewer.wu")
+            assert (await client.get("/inspection/status", headers=viewer)).status_code == 403
     finally:
         await inspector.close()

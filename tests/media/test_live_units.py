@@ -194,9 +194,7 @@ def test_looped_clip_keyframes_look_like_a_running_camera(tmp_path, fault: str) 
         if f.keyframe:
             keys += [p.to_ndarray(format="bgr24") for p in pictures]
     assert clip[0].keyframe and len(keys) == 4
-    frozen = [
-        DefectKind.FROZEN in diagnose(keys[(i + 2) % 4], previous=keys[i]).kinds for i in range(4)
-    ]
+    frozen = [DefectKind.FROZEN in diagnose(keys[(i + 2) % 4], previous=keys[i]).kinds for i in range(4)]
     assert frozen == [fault == "frozen"] * 4
 
 

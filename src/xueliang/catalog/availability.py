@@ -47,11 +47,12 @@ async def record_states(
     session: AsyncSession,
     kind: str,
     states: Mapping[int, str],
-    at: datetime,
+    at: datetime | Mapping[int, datetime],
     *,
     status_written: Mapping[int, str] | None = None,
 ) -> int:
-    """Record that each channel (by row id) is in ``states[id]`` of ``kind`` from ``at`` on.
+    """Record that each channel (by row id) is in ``states[id]`` of ``kind`` from ``at`` on
+    (one time for all, or each channel's own).
 
     Only changes are written: an open interval in the same state is left alone, one in
     another state is closed at ``at`` and a new one opened. For ``online`` the channel's
@@ -71,13 +72,14 @@ async def record_states(
         )
         for channel_id, row_id, state in rows:
             current[channel_id] = (row_id, state)
+    when = at.__getitem__ if isinstance(at, Mapping) else lambda _: at
     to_close = [
-        {"_id": current[cid][0]}
+        {"_id": current[cid][0], "_until": when(cid)}
         for cid, state in states.items()
         if cid in current and current[cid][1] != state
     ]
     to_open = [
-        {"channel_id": cid, "kind": kind, "state": state, "since": at}
+        {"channel_id": cid, "kind": kind, "state": state, "since": when(cid)}
         for cid, state in states.items()
         if cid not in current or current[cid][1] != state
     ]
@@ -86,7 +88,7 @@ async def record_states(
         close = (
             update(Availability)
             .where(and_(Availability.id == bindparam("_id")))
-            .values(until=at)
+            .values(until=bindparam("_until"))
             .execution_options(synchronize_session=False)
         )
         for chunk in _chunks(to_close):

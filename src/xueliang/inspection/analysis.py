@@ -56,6 +56,7 @@ def decode_picture(frame: MediaFrame, size: tuple[int, int] = ANALYSIS_SIZE) -> 
     Raises :class:`OutputFailure` (``undecodable``) when it yields no picture.
     """
     decoder = av.CodecContext.create(frame.codec.value, "r")
+    decoder.thread_type = "NONE"  # one picture: FFmpeg's threads would only cost their start-up
     decoder.skip_frame = "NONKEY"
     try:
         pictures = list(decoder.decode(av.Packet(frame.data)))

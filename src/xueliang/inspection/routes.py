@@ -9,6 +9,7 @@ a finding's thumbnail, re-set a camera's reference view.
 - ``GET /findings?ok=false&region=`` -> every channel's findings, newest first (recent faults)
 - ``GET /findings/{id}/thumbnail`` -> ``image/jpeg``
 - ``POST /channels/{gb_id}/reference`` ``{"source": "next_healthy" | "latest_frame"}``
+- ``GET /inspection/status`` -> the sweep: fleet, due, in flight, current and last sweep
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import select
 
 from xueliang.api.deps import CanManageCatalog, CanSnapshot, CanView, ContextDep, Principal, SessionDep
 from xueliang.catalog import Channel
+from xueliang.db import utcnow
 from xueliang.inspection.models import Finding
 from xueliang.inspection.service import Inspector
 from xueliang.inspection.startup import inspector_for
@@ -134,6 +136,16 @@ async def recent_findings(
     )
     items = [{**finding_public(f, gb_id), "channel_name": name} for f, gb_id, name in rows]
     return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+@router.get("/inspection/status")
+async def inspection_status(principal: CanManageCatalog, context: ContextDep) -> dict[str, Any]:
+    """The fleet sweep: channels in it, due now and in flight, and how long the current and
+    the last finished sweep took (``enabled: false`` when ``inspection_interval`` is 0)."""
+    scheduler = context.inspection_scheduler
+    if scheduler is None:
+        return {"enabled": False}
+    return {"enabled": True, **scheduler.status(utcnow())}
 
 
 @router.get("/findings/{finding_id}/thumbnail", response_class=Response)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import multiprocessing
 import os
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,11 +42,11 @@ from xueliang.inspection.store import (
     load_reference,
     load_targets,
     prune_findings,
-    record_finding,
+    record_findings,
 )
 from xueliang.quality import Thresholds
 
-__all__ = ["InspectionConfig", "InspectionScheduler", "Inspector", "run_check"]
+__all__ = ["InspectionConfig", "InspectionScheduler", "Inspector", "Sweep", "run_check"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,25 @@ class InspectionConfig:
     thumbnails_days: float = 7.0
 
 
+@dataclass(slots=True)
+class Sweep:
+    """One pass over the channels that were due: from the first inspection planned after
+    an idle spell to the moment nothing is due and nothing is in flight."""
+
+    started_at: datetime
+    inspected: int = 0
+    finished_at: datetime | None = None
+
+    def public(self) -> dict[str, Any]:
+        end = self.finished_at
+        return {
+            "started_at": self.started_at.isoformat(),
+            "finished_at": end.isoformat() if end else None,
+            "inspected": self.inspected,
+            "seconds": (end - self.started_at).total_seconds() if end else None,
+        }
+
+
 async def run_check(
     open_stream: StreamOpener,
     config: CheckConfig,
@@ -87,7 +108,9 @@ async def run_check(
         capture = await capture_keyframes(open_stream, config)
         analysis = await loop.run_in_executor(
             executor,
-            lambda: analyse_capture(capture, reference, thresholds, make_reference_if=make_reference_if),
+            functools.partial(
+                analyse_capture, capture, reference, thresholds, make_reference_if=make_reference_if
+            ),
         )
     except OutputFailure as failure:
         return None, failure, loop.time() - started
@@ -106,16 +129,16 @@ class Inspector:
         thresholds: Thresholds | None = None,
         executor: Executor | None = None,
         workers: int | None = None,
+        processes: bool = False,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.sessions = sessions
+        self.writer = FindingWriter(sessions)
         self.opener = opener
         self.check = check or CheckConfig()
         self.thresholds = thresholds
         self._own_executor = executor is None
-        self.executor = executor or ThreadPoolExecutor(
-            workers or max(1, os.cpu_count() or 1), thread_name_prefix="inspection"
-        )
+        self.executor = executor or _pool(workers or max(1, os.cpu_count() or 1), processes)
         self.clock = clock
         self._running: dict[int, asyncio.Task[Finding]] = {}
 
@@ -192,16 +215,79 @@ class Inspector:
                 reference=analysis.reference,
                 reference_by=by,
             )
-        async with self.sessions() as session, session.begin():
-            finding = await record_finding(session, record)
-        return finding
+        return await self.writer.write(record)
 
     async def close(self) -> None:
         for task in list(self._running.values()):
             task.cancel()
         await asyncio.gather(*self._running.values(), return_exceptions=True)
-        if self._own_executor and isinstance(self.executor, ThreadPoolExecutor):
+        await self.writer.close()
+        if self._own_executor:
             self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _pool(workers: int, processes: bool) -> Executor:
+    """Where decoding and diagnosis run: worker processes keep them off the GIL that the
+    platform's event loop needs (a sweep of hundreds of cameras); threads are lighter."""
+    if processes:
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return ThreadPoolExecutor(workers, thread_name_prefix="inspection")
+
+
+class FindingWriter:
+    """One writer for every inspection's finding. Records queue up and are written together,
+    one transaction a batch: hundreds of inspections finishing at once do not each wait for
+    the database's write lock. A batch that fails is written again record by record, so one
+    bad record (its channel deleted meanwhile) loses no other."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], max_batch: int = 200) -> None:
+        self.sessions = sessions
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[FindingRecord, asyncio.Future[Finding]]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def write(self, record: FindingRecord) -> Finding:
+        """Store ``record``; returns the finding once it is committed."""
+        future: asyncio.Future[Finding] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((record, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="finding-writer")
+        return await future
+
+    async def _run(self) -> None:
+        carry: list[tuple[FindingRecord, asyncio.Future[Finding]]] = []
+        while carry or not self._queue.empty():
+            batch, carry, seen = carry, [], set()
+            while not self._queue.empty() and len(batch) < self.max_batch:
+                batch.append(self._queue.get_nowait())
+            kept = []
+            for item in batch:  # one record a channel a batch; a second one waits for the next
+                (carry if item[0].channel_id in seen else kept).append(item)
+                seen.add(item[0].channel_id)
+            await self._write(kept)
+
+    async def _write(self, batch: list[tuple[FindingRecord, asyncio.Future[Finding]]]) -> None:
+        try:
+            async with self.sessions() as session, session.begin():
+                findings = await record_findings(session, [record for record, _ in batch])
+        except Exception as exc:
+            if len(batch) > 1:
+                for item in batch:
+                    await self._write([item])
+                return
+            log.exception("storing the finding of channel %s failed", batch[0][0].channel_id)
+            if not batch[0][1].done():
+                batch[0][1].set_exception(exc)
+            return
+        for (_, future), finding in zip(batch, findings, strict=True):
+            if not future.done():
+                future.set_result(finding)
+
+    async def close(self) -> None:
+        """Write what is queued, then stop."""
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
 
 class InspectionScheduler:
@@ -222,6 +308,9 @@ class InspectionScheduler:
         self.last: dict[int, datetime] = {}
         self.requested: list[int] = []
         self.inspected = 0
+        self.sweep: Sweep | None = None  # the current or the last one
+        self.last_sweep: Sweep | None = None  # the last finished one
+        self._in_flight = 0
         self._wake = asyncio.Event()
         self._fleet: dict[int, Any] = {}
         self._fleet_at: datetime | None = None
@@ -278,10 +367,13 @@ class InspectionScheduler:
                 await self._maintenance(now)
                 batch = self.next_batch(now, self.config.concurrency * 2)
                 if not batch:
+                    self._end_sweep(now)
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.config.idle_tick)
                     continue
+                if self.sweep is None or self.sweep.finished_at is not None:
+                    self.sweep = Sweep(now)
                 watching = self.inspector.opener.tap.watching()
                 for channel_id in batch:
                     await slots.acquire()
@@ -290,6 +382,7 @@ class InspectionScheduler:
                         slots.release()
                         continue
                     self.last[channel_id] = now  # in flight: not planned again
+                    self._in_flight += 1
                     task = asyncio.create_task(self._one(entry.target, watching, slots))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
@@ -303,10 +396,47 @@ class InspectionScheduler:
             finding = await self.inspector.inspect(target, watching=watching)
             self.last[target.channel_id] = finding.at
             self.inspected += 1
+            if self.sweep is not None:
+                self.sweep.inspected += 1
         except Exception:
             log.exception("inspection of channel %s failed", target.gb_id)
         finally:
+            self._in_flight -= 1
             slots.release()
+            if not self._in_flight:
+                self._wake.set()  # the sweep may be over: look now, not at the next idle tick
+
+    def _end_sweep(self, now: datetime) -> None:
+        sweep = self.sweep
+        if sweep is None or sweep.finished_at is not None or self._in_flight:
+            return
+        sweep.finished_at = now
+        self.last_sweep = sweep
+        seconds = (now - sweep.started_at).total_seconds()
+        log.info("inspection sweep: %d channels in %.0f s", sweep.inspected, seconds)
+
+    def status(self, now: datetime) -> dict[str, Any]:
+        """The sweep at a glance: fleet size, channels due now, in flight, the current and
+        the last finished sweep."""
+        cfg = self.config
+        eligible = [e for e in self._fleet.values() if not (cfg.skip_offline and e.status == "offline")]
+        due = sum(
+            1
+            for e in eligible
+            if (at := self.last.get(e.target.channel_id)) is None
+            or at + cfg.interval * cfg.class_interval.get(e.point_class, 1.0) <= now
+        )
+        return {
+            "interval_s": cfg.interval.total_seconds(),
+            "concurrency": cfg.concurrency,
+            "fleet": len(self._fleet),
+            "eligible": len(eligible),
+            "due": due,
+            "in_flight": self._in_flight,
+            "inspected": self.inspected,
+            "sweep": self.sweep.public() if self.sweep else None,
+            "last_sweep": self.last_sweep.public() if self.last_sweep else None,
+        }
 
     async def _maintenance(self, now: datetime) -> None:
         cfg = self.config

@@ -36,7 +36,9 @@ def inspector_for(context: PlatformContext) -> Inspector:
                 ports=PortRange.parse(settings.media_ports) if settings.media_ports else None,
                 transport=settings.media_transport,
             )
-        context.inspector = Inspector(context.sessions, TargetOpener(gb=gb, hub=context.media))
+        context.inspector = Inspector(
+            context.sessions, TargetOpener(gb=gb, hub=context.media), processes=True
+        )
     return context.inspector
 
 

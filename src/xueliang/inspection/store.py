@@ -9,6 +9,7 @@ open ``integrity`` interval is closed and none opened until a picture comes agai
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = [
     "load_targets",
     "prune_findings",
     "record_finding",
+    "record_findings",
     "save_reference",
 ]
 
@@ -62,48 +64,57 @@ class FindingRecord:
 
 
 async def record_finding(session: AsyncSession, record: FindingRecord) -> Finding:
-    """Write the finding, its intervals and (when it brought one) the new reference.
-    The caller commits."""
-    finding = Finding(
-        channel_id=record.channel_id,
-        at=record.at,
-        ok=record.ok,
-        output_ok=record.output_ok,
-        failure=record.failure,
-        message=record.message[:2000],
-        defects=list(record.defects),
-        metrics={k: round(float(v), 4) for k, v in (record.metrics or {}).items()},
-        width=record.width,
-        height=record.height,
-        codec=record.codec,
-        via=record.via,
-        duration_ms=round(record.duration_ms, 1),
-        reference_set=record.reference is not None,
-        thumbnail=record.thumbnail,
-    )
-    session.add(finding)
+    """Write one finding (see :func:`record_findings`). The caller commits."""
+    return (await record_findings(session, [record]))[0]
+
+
+async def record_findings(session: AsyncSession, records: Sequence[FindingRecord]) -> list[Finding]:
+    """Write the findings, their intervals and (where one brought it) the new reference,
+    a statement per kind for the whole batch. At most one record a channel. The caller commits."""
+    findings = [
+        Finding(
+            channel_id=r.channel_id,
+            at=r.at,
+            ok=r.ok,
+            output_ok=r.output_ok,
+            failure=r.failure,
+            message=r.message[:2000],
+            defects=list(r.defects),
+            metrics={k: round(float(v), 4) for k, v in (r.metrics or {}).items()},
+            width=r.width,
+            height=r.height,
+            codec=r.codec,
+            via=r.via,
+            duration_ms=round(r.duration_ms, 1),
+            reference_set=r.reference is not None,
+            thumbnail=r.thumbnail,
+        )
+        for r in records
+    ]
+    session.add_all(findings)
     await session.flush()
+    at = {r.channel_id: r.at for r in records}
     await record_states(
-        session, "output", {record.channel_id: "ok" if record.output_ok else "fail"}, record.at
+        session, "output", {r.channel_id: "ok" if r.output_ok else "fail" for r in records}, at
     )
-    if record.integrity is not None:
-        await record_states(session, "integrity", {record.channel_id: record.integrity}, record.at)
-    else:
-        await session.execute(
-            update(Availability)
-            .where(
-                Availability.channel_id == record.channel_id,
-                Availability.kind == "integrity",
-                Availability.until.is_(None),
+    diagnosed = {r.channel_id: r.integrity for r in records if r.integrity is not None}
+    await record_states(session, "integrity", diagnosed, at)
+    for r in records:
+        if r.integrity is None:  # no picture: neither intact nor diagnosable
+            await session.execute(
+                update(Availability)
+                .where(
+                    Availability.channel_id == r.channel_id,
+                    Availability.kind == "integrity",
+                    Availability.until.is_(None),
+                )
+                .values(until=r.at)
+                .execution_options(synchronize_session=False)
             )
-            .values(until=record.at)
-            .execution_options(synchronize_session=False)
-        )
-    if record.reference is not None:
-        await save_reference(
-            session, record.channel_id, record.reference, record.at, record.reference_by, finding.id
-        )
-    return finding
+    for r, finding in zip(records, findings, strict=True):
+        if r.reference is not None:
+            await save_reference(session, r.channel_id, r.reference, r.at, r.reference_by, finding.id)
+    return findings
 
 
 async def save_reference(

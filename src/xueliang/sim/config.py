@@ -144,7 +144,7 @@ class SimConfig:
     # live view (9.2): picture faults as fractions of channels, e.g. "blur=0.05,too_dark=0.03"
     video_faults: str = ""
     h265: float = 0.0  # fraction of channels that send H.265 (the others H.264)
-    max_streams: int = 64  # concurrent media sessions of the whole sim; beyond: 486 Busy Here
+    max_streams: int = 256  # concurrent media sessions of the whole sim; beyond: 486 Busy Here
     clip_pool: int = 0  # 0: each channel's clip shows its ID; N: channels share N clips a fault
     ack_timeout: float = 32.0  # an answered INVITE whose ACK does not come in this long ends
 

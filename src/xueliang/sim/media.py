@@ -232,7 +232,7 @@ class MediaContext:
 
     faults: VideoFaultSpec = field(default_factory=VideoFaultSpec)
     h265: float = 0.0
-    max_streams: int = 64
+    max_streams: int = 256
     ack_timeout: float = 32.0  # 64 × T1: the INVITE server transaction's own limit
     active: int = 0  # sessions from the accepted INVITE until they end
     sequence: int = 0  # for SSRCs we choose
