@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         3600.0, ge=0, description="Seconds between two inspections of a channel; 0 turns the sweep off."
     )
     inspection_concurrency: int = Field(
-        128, ge=1, description="Channels inspected at once (each mostly waits on its stream's keyframes)."
+        128, ge=1, description="Channels inspected at once (each mostly waits for its keyframes)."
     )
     cascade_poll_interval: float = Field(
         10.0,

@@ -13,6 +13,7 @@ import functools
 import logging
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -59,7 +60,7 @@ class InspectionConfig:
     already counts them)."""
 
     interval: timedelta = timedelta(hours=1)
-    concurrency: int = 32
+    concurrency: int = 128
     check: CheckConfig = field(default_factory=CheckConfig)
     granularity: timedelta = timedelta(minutes=5)
     class_interval: dict[int, float] = field(default_factory=dict)
@@ -230,8 +231,15 @@ def _pool(workers: int, processes: bool) -> Executor:
     """Where decoding and diagnosis run: worker processes keep them off the GIL that the
     platform's event loop needs (a sweep of hundreds of cameras); threads are lighter."""
     if processes:
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_interrupts
+        )
     return ThreadPoolExecutor(workers, thread_name_prefix="inspection")
+
+
+def _ignore_interrupts() -> None:
+    """A worker leaves Ctrl-C to the platform, which shuts the pool down in order."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class FindingWriter:

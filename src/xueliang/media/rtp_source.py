@@ -16,7 +16,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from xueliang.media.errors import FramingError
 from xueliang.media.frames import FrameQueue, FrameSource, MediaFrame, PtsUnwrapper, iterate_queue
@@ -77,8 +77,8 @@ class _Tcp(asyncio.Protocol):
         self.delivered = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # no isinstance(transport, asyncio.Transport): uvloop's TCPTransport is not one
+        self.transport = cast(asyncio.Transport, transport)
         self.owner._connected(self)
 
     def data_received(self, data: bytes) -> None:
@@ -137,7 +137,8 @@ class RtpPsSource(FrameSource):
         self._tcp: _Tcp | None = None
         self._connector: asyncio.Task[None] | None = None
         self._held: list[bytes] = []
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None  # uvloop's call_at of a past time: a plain Handle
+        self._timer_at = 0.0
         self._unwrap = PtsUnwrapper(33)
         self._need_keyframe = True
         self._closed = False
@@ -284,12 +285,12 @@ class RtpPsSource(FrameSource):
         assert self.receiver is not None
         deadline = self.receiver.deadline()
         if self._timer is not None:
-            if deadline is not None and self._timer.when() <= deadline:
+            if deadline is not None and self._timer_at <= deadline:
                 return
             self._timer.cancel()
             self._timer = None
         if deadline is not None:
-            self._timer = loop.call_at(deadline, self._poll)
+            self._timer, self._timer_at = loop.call_at(deadline, self._poll), deadline
 
     def _poll(self) -> None:
         self._timer = None
