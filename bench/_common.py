@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support
 
 
 def peak_rss_mib() -> float:
@@ -45,8 +48,6 @@ BENCH_USER, BENCH_PASSWORD = "bench", "Load-Test-Passw0rd-1"
 
 def add_bench_admin(env: dict[str, str]) -> None:
     """An administrator in the platform at ``env``'s data directory, made with ``xueliang user add``."""
-    import subprocess
-
     subprocess.run(
         [sys.executable, "-m", "xueliang", "user", "add", BENCH_USER, "--role", "admin", "--password-stdin"],
         input=BENCH_PASSWORD + "\n",
@@ -55,6 +56,33 @@ def add_bench_admin(env: dict[str, str]) -> None:
         capture_output=True,
         text=True,
     )
+
+
+def start_serve(
+    data_dir: str, settings: dict[str, str], stderr: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str, str, dict[str, str]]:
+    """`xueliang serve` on free loopback ports, its data in ``data_dir``, with ``settings``
+    (names without the ``XUELIANG_`` prefix) and no ``XUELIANG_`` setting of this process.
+    Returns the process, the API URL, the SIP address and the environment for other commands."""
+    from tests.support.platform import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XUELIANG_")}
+    http, sip = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "xueliang", "serve"],
+        env={
+            **env,
+            "XUELIANG_DATA_DIR": data_dir,
+            "XUELIANG_HTTP": http,
+            "XUELIANG_SIP": sip,
+            "XUELIANG_LOG_LEVEL": "WARNING",
+            "XUELIANG_ACCESS_TOKEN_TTL": "86400",  # a run can outlast a default token
+            **{f"XUELIANG_{k.upper()}": v for k, v in settings.items()},
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=stderr.open("wb") if stderr else subprocess.DEVNULL,
+    )
+    return serve, f"http://{http}/api/v1", sip, env
 
 
 def bench_headers(api: str) -> dict[str, str]:

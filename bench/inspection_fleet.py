@@ -26,11 +26,8 @@ import time
 from pathlib import Path
 
 import httpx
-from _common import add_bench_admin, bench_headers, median_ms, p99_ms, verdict
+from _common import add_bench_admin, bench_headers, median_ms, p99_ms, start_serve, verdict
 from signalling_load import proc_cpu_seconds, proc_peak_rss_mib
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.support.platform import free_port  # noqa: E402
 
 PER_DEVICE = 8
 FAULTS = "blur=0.03,too_dark=0.02,occlusion=0.02,color_cast=0.02,frozen=0.02,noise=0.01,stripes=0.01"
@@ -57,24 +54,11 @@ def main() -> None:
     args = parser.parse_args()
     devices = -(-args.channels // PER_DEVICE)
     with tempfile.TemporaryDirectory() as tmp:
-        http, sip = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("XUELIANG_")}
-        serve = subprocess.Popen(
-            [sys.executable, "-m", "xueliang", "serve"],
-            env={
-                **env,
-                "XUELIANG_DATA_DIR": tmp,
-                "XUELIANG_HTTP": http,
-                "XUELIANG_SIP": sip,
-                "XUELIANG_INSPECTION_CONCURRENCY": str(args.concurrency),
-                "XUELIANG_MEDIA_TRANSPORT": args.media,
-                "XUELIANG_LOG_LEVEL": "WARNING",
-                "XUELIANG_ACCESS_TOKEN_TTL": "86400",
-            },
-            stdout=subprocess.DEVNULL,
-            stderr=(Path(tmp) / "serve.log").open("wb"),
+        serve, api, sip, env = start_serve(
+            tmp,
+            {"inspection_concurrency": str(args.concurrency), "media_transport": args.media},
+            stderr=Path(tmp) / "serve.log",
         )
-        api = f"http://{http}/api/v1"
         sim = None
         try:
             wait_for(lambda: _healthy(api), 60, 0.2)

@@ -26,18 +26,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from _common import add_bench_admin, bench_headers, verdict
+from _common import add_bench_admin, bench_headers, start_serve, verdict
 from sqlalchemy import update
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.support.platform import free_port  # noqa: E402
-
-from xueliang.catalog import Device, register_device  # noqa: E402
-from xueliang.db import create_engine, session_factory  # noqa: E402
-from xueliang.gb28181.endpoint import SipEndpoint  # noqa: E402
-from xueliang.gb28181.manscdp import Keepalive, encode_manscdp, parse_manscdp  # noqa: E402
-from xueliang.gb28181.presence import PresenceTable  # noqa: E402
-from xueliang.migrate import upgrade_async  # noqa: E402
+from xueliang.catalog import Device, register_device
+from xueliang.db import create_engine, session_factory
+from xueliang.gb28181.endpoint import SipEndpoint
+from xueliang.gb28181.manscdp import Keepalive, encode_manscdp, parse_manscdp
+from xueliang.gb28181.presence import PresenceTable
+from xueliang.migrate import upgrade_async
 
 
 def proc_cpu_seconds(pid: int) -> float:
@@ -119,23 +116,7 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=130.0, help="steady-state seconds measured")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        http, sip = f"127.0.0.1:{free_port()}", free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("XUELIANG_")}
-        serve = subprocess.Popen(
-            [sys.executable, "-m", "xueliang", "serve"],
-            env={
-                **env,
-                "XUELIANG_DATA_DIR": tmp,
-                "XUELIANG_HTTP": http,
-                "XUELIANG_SIP": f"127.0.0.1:{sip}",
-                "XUELIANG_KEEPALIVE_INTERVAL": str(args.keepalive),
-                "XUELIANG_LOG_LEVEL": "WARNING",
-                "XUELIANG_ACCESS_TOKEN_TTL": "86400",  # the run can outlast a default token
-            },
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        api = f"http://{http}/api/v1"
+        serve, api, sip, env = start_serve(tmp, {"keepalive_interval": str(args.keepalive)})
         sim = None
         try:
             for _ in range(300):
@@ -154,7 +135,7 @@ def main() -> None:
                     "xueliang",
                     "sim",
                     "--platform",
-                    f"127.0.0.1:{sip}",
+                    sip,
                     "--devices",
                     str(args.devices),
                     "--channels",
