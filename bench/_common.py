@@ -85,6 +85,21 @@ def start_serve(
     return serve, f"http://{http}/api/v1", sip, env
 
 
+def admin_headers(api: str, env: dict[str, str], data_dir: str) -> dict[str, str]:
+    """Once ``serve`` at ``api`` answers, the bench administrator's bearer header (the account
+    made in ``data_dir`` with ``xueliang user add``)."""
+    import httpx
+
+    for _ in range(300):
+        try:
+            if httpx.get(f"{api}/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    add_bench_admin({**env, "XUELIANG_DATA_DIR": data_dir})
+    return bench_headers(api)
+
+
 def bench_headers(api: str) -> dict[str, str]:
     """The bench administrator's bearer header from a login at ``api`` (…/api/v1)."""
     import httpx

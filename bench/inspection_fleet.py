@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import httpx
-from _common import add_bench_admin, bench_headers, median_ms, p99_ms, start_serve, verdict
+from _common import admin_headers, median_ms, p99_ms, start_serve, verdict
 from signalling_load import proc_cpu_seconds, proc_peak_rss_mib
 
 PER_DEVICE = 8
@@ -61,9 +61,7 @@ def main() -> None:
         )
         sim = None
         try:
-            wait_for(lambda: _healthy(api), 60, 0.2)
-            add_bench_admin({**env, "XUELIANG_DATA_DIR": tmp})
-            headers = bench_headers(api)
+            headers = admin_headers(api, env, tmp)
             client = httpx.Client(base_url=api, headers=headers, timeout=60)
             sim = subprocess.Popen(
                 [
@@ -174,13 +172,6 @@ def _api_latencies(client: httpx.Client) -> list[float]:
         client.get(path, params=params).raise_for_status()
         out.append(time.perf_counter() - t0)
     return out
-
-
-def _healthy(api: str) -> bool:
-    try:
-        return httpx.get(f"{api}/health", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from _common import add_bench_admin, bench_headers, start_serve, verdict
+from _common import admin_headers, start_serve, verdict
 from sqlalchemy import update
 
 from xueliang.catalog import Device, register_device
@@ -119,14 +119,7 @@ def main() -> None:
         serve, api, sip, env = start_serve(tmp, {"keepalive_interval": str(args.keepalive)})
         sim = None
         try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{api}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
-            add_bench_admin({**env, "XUELIANG_DATA_DIR": tmp})
-            headers = bench_headers(api)
+            headers = admin_headers(api, env, tmp)
             sim_out = Path(tmp) / "sim.json"
             sim = subprocess.Popen(
                 [

@@ -346,23 +346,33 @@ class InspectionScheduler:
         busy = self.inspector.running()
         first = [c for c in dict.fromkeys(self.requested) if c in self._fleet and c not in busy]
         self.requested = []
-        cfg = self.config
-        candidates = (
+        rest = self._due(now, exclude=busy | set(first), limit=size)
+        return (first + rest)[: max(size, len(first))]
+
+    def _candidates(self) -> list[Candidate]:
+        """The loaded fleet less what is not output-checked (known offline, by default)."""
+        skip = self.config.skip_offline
+        return [
             Candidate(e.target.channel_id, e.civil_code, e.point_class)
             for e in self._fleet.values()
-            if not (cfg.skip_offline and e.status == "offline")
-        )
-        rest = plan(
-            candidates,
+            if not (skip and e.status == "offline")
+        ]
+
+    def _due(
+        self, now: datetime, *, exclude: frozenset[int] | set[int] = frozenset(), limit: int | None = None
+    ) -> list[int]:
+        """The channels due at ``now``, in :func:`plan` order."""
+        cfg = self.config
+        return plan(
+            self._candidates(),
             self.last,
             now,
             interval=cfg.interval,
             granularity=cfg.granularity,
             class_interval=cfg.class_interval,
-            exclude=busy | set(first),
-            limit=size,
+            exclude=exclude,
+            limit=limit,
         )
-        return (first + rest)[: max(size, len(first))]
 
     async def run(self) -> None:
         await self.resume()
@@ -427,19 +437,12 @@ class InspectionScheduler:
         """The sweep at a glance: fleet size, channels due now, in flight, the current and
         the last finished sweep."""
         cfg = self.config
-        eligible = [e for e in self._fleet.values() if not (cfg.skip_offline and e.status == "offline")]
-        due = sum(
-            1
-            for e in eligible
-            if (at := self.last.get(e.target.channel_id)) is None
-            or at + cfg.interval * cfg.class_interval.get(e.point_class, 1.0) <= now
-        )
         return {
             "interval_s": cfg.interval.total_seconds(),
             "concurrency": cfg.concurrency,
             "fleet": len(self._fleet),
-            "eligible": len(eligible),
-            "due": due,
+            "eligible": len(self._candidates()),
+            "due": len(self._due(now)),
             "in_flight": self._in_flight,
             "inspected": self.inspected,
             "sweep": self.sweep.public() if self.sweep else None,
