@@ -1,6 +1,6 @@
 // Who is signed in. The platform's /auth routes issue bearer tokens (see api/client.ts).
 
-import { reactive } from 'vue'
+import { computed, reactive } from 'vue'
 import { ApiError, clearTokens, getJson, loadTokens, request, saveTokens } from './api/client'
 import type { User, WebConfig } from './api/types'
 
@@ -8,6 +8,12 @@ export const session = reactive({
   user: null as User | null,
   config: null as WebConfig | null,
 })
+
+/** The time zone the platform reports in (its `timezone` setting). */
+export const zone = computed(() => session.config?.timezone ?? 'Asia/Shanghai')
+
+/** The roles an account can hold (security/authz.py). */
+export const ROLES = ['admin', 'operator', 'maintainer', 'auditor', 'viewer']
 
 /** True when the API can be used now: a token the platform accepts (refreshed if need be). */
 export async function ensureSession(): Promise<boolean> {
