@@ -17,7 +17,13 @@ from xueliang.db import utcnow
 from xueliang.inspection import CheckConfig, GbInviteOpener, InspectionScheduler, Inspector, TargetOpener
 from xueliang.inspection.models import ChannelReference, Finding
 from xueliang.inspection.service import FindingWriter
-from xueliang.inspection.store import FindingRecord, last_inspected, load_targets
+from xueliang.inspection.store import (
+    FindingRecord,
+    last_inspected,
+    load_references,
+    load_targets,
+    record_findings,
+)
 
 from .conftest import Camera, add_channels, channel_gb
 
@@ -112,6 +118,35 @@ async def test_findings_finishing_together_are_written_together(sessions):
     assert since[(ids[1], "integrity")] == ("blur", t0 + timedelta(seconds=1))
     assert since[(ids[2], "output")] == ("fail", t0 + timedelta(seconds=2))
     assert (ids[2], "integrity") not in since
+
+
+async def test_a_batch_closes_each_integrity_at_its_time_and_replaces_references(sessions):
+    """One transaction for many records: each camera without a picture has its own integrity
+    interval closed at its own time, and each new reference replaces only its channel's."""
+    a, b, c = (await add_channels(sessions, 3)).values()
+    t0 = datetime(2026, 11, 28, 8, tzinfo=UTC)
+    first = [FindingRecord(x, t0, True, integrity="intact", reference=bytes([x])) for x in (a, b, c)]
+    later = [
+        FindingRecord(a, t0 + timedelta(seconds=5), False, failure="no_media"),
+        FindingRecord(b, t0 + timedelta(seconds=7), False, failure="timeout"),
+        FindingRecord(c, t0 + timedelta(seconds=9), True, integrity="intact", reference=b"new"),
+    ]
+    async with sessions() as session, session.begin():
+        await record_findings(session, first)
+    async with sessions() as session, session.begin():
+        newest = await record_findings(session, later)
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Availability.channel_id, Availability.until).where(Availability.kind == "integrity")
+        )
+        until = {channel: at and at.replace(tzinfo=UTC) for channel, at in rows}
+        references = await load_references(session, [a, b, c, 999_999])
+        c_finding = await session.scalar(
+            select(ChannelReference.finding_id).where(ChannelReference.channel_id == c)
+        )
+    assert until == {a: t0 + timedelta(seconds=5), b: t0 + timedelta(seconds=7), c: None}
+    assert references == {a: bytes([a]), b: bytes([b]), c: b"new"}
+    assert c_finding == newest[2].id
 
 
 async def test_api(sessions, engine, device, tmp_path):

@@ -181,4 +181,5 @@ async def reset_reference(
     channel_id = await _channel_id(session, principal, gb_id, Action.MANAGE_CATALOG)
     cleared = await clear_reference(session, channel_id)
     await session.commit()
+    inspector.forget_reference(channel_id)
     return {"channel_id": gb_id, "source": body.source, "cleared": cleared}

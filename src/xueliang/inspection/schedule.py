@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-__all__ = ["Candidate", "plan"]
+__all__ = ["Candidate", "count_due", "plan"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,22 +44,11 @@ def plan(
     ``class_interval`` scales the interval per point class (e.g. ``{1: 0.5}``: class-1
     points twice as often); ``exclude`` are in flight; ``limit`` cuts the list.
     """
-    scale = class_interval or {}
     step = granularity.total_seconds() or 1.0
     groups: dict[tuple[float, int], dict[str, list[tuple[float, int]]]] = defaultdict(
         lambda: defaultdict(list)
     )
-    for c in candidates:
-        if c.channel_id in exclude:
-            continue
-        previous = last.get(c.channel_id)
-        if previous is None:
-            due = -math.inf
-        else:
-            due_at = previous + interval * scale.get(c.point_class, 1.0)
-            if due_at > now:
-                continue
-            due = due_at.timestamp()
+    for c, due in _due(candidates, last, now, interval, class_interval or {}, exclude):
         bucket = -math.inf if due == -math.inf else math.floor(due / step)
         groups[(bucket, c.point_class)][c.region[:region_digits]].append((due, c.channel_id))
     order: list[int] = []
@@ -73,3 +62,37 @@ def plan(
         if limit is not None and len(order) >= limit:
             return order[:limit]
     return order if limit is None else order[:limit]
+
+
+def count_due(
+    candidates: Iterable[Candidate],
+    last: Mapping[int, datetime],
+    now: datetime,
+    *,
+    interval: timedelta,
+    class_interval: Mapping[int, float] | None = None,
+    exclude: frozenset[int] | set[int] = frozenset(),
+) -> int:
+    """How many channels :func:`plan` would return, without ordering them."""
+    return sum(1 for _ in _due(candidates, last, now, interval, class_interval or {}, exclude))
+
+
+def _due(
+    candidates: Iterable[Candidate],
+    last: Mapping[int, datetime],
+    now: datetime,
+    interval: timedelta,
+    scale: Mapping[int, float],
+    exclude: frozenset[int] | set[int],
+) -> Iterator[tuple[Candidate, float]]:
+    """The candidates due at ``now`` with the timestamp they became due (-inf: never inspected)."""
+    for c in candidates:
+        if c.channel_id in exclude:
+            continue
+        previous = last.get(c.channel_id)
+        if previous is None:
+            yield c, -math.inf
+            continue
+        due_at = previous + interval * scale.get(c.point_class, 1.0)
+        if due_at <= now:
+            yield c, due_at.timestamp()

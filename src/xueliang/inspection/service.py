@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,11 +36,11 @@ from xueliang.inspection.check import (
 from xueliang.inspection.models import Finding
 from xueliang.inspection.openers import StreamTarget, TargetOpener
 from xueliang.inspection.probe import probe_rtsp
-from xueliang.inspection.schedule import Candidate, plan
+from xueliang.inspection.schedule import Candidate, count_due, plan
 from xueliang.inspection.store import (
     FindingRecord,
     last_inspected,
-    load_reference,
+    load_references,
     load_targets,
     prune_findings,
     record_findings,
@@ -142,9 +142,27 @@ class Inspector:
         self.executor = executor or _pool(workers or max(1, os.cpu_count() or 1), processes)
         self.clock = clock
         self._running: dict[int, asyncio.Task[Finding]] = {}
+        self._references: dict[int, bytes | None] = {}
 
     def running(self) -> set[int]:
         return set(self._running)
+
+    async def prefetch_references(self, channel_ids: Collection[int]) -> None:
+        """Read the references of channels about to be inspected in one query (a sweep's
+        batch) instead of one session each."""
+        async with self.sessions() as session:
+            found = await load_references(session, channel_ids)
+        self._references.update({c: found.get(c) for c in channel_ids})
+
+    def forget_reference(self, channel_id: int) -> None:
+        """The stored reference changed: read it again before the next inspection."""
+        self._references.pop(channel_id, None)
+
+    async def _reference(self, channel_id: int) -> bytes | None:
+        if channel_id in self._references:
+            return self._references.pop(channel_id)
+        async with self.sessions() as session:
+            return (await load_references(session, [channel_id])).get(channel_id)
 
     async def inspect(
         self,
@@ -174,8 +192,7 @@ class Inspector:
     async def _inspect(
         self, target: StreamTarget, reference_mode: str, by: str, watching: set[str] | None
     ) -> Finding:
-        async with self.sessions() as session:
-            reference = await load_reference(session, target.channel_id)
+        reference = await self._reference(target.channel_id)
         via, open_stream = self.opener(target, watching)
         at = self.clock()
         started = time.perf_counter()
@@ -216,6 +233,8 @@ class Inspector:
                 reference=analysis.reference,
                 reference_by=by,
             )
+            if analysis.reference is not None:
+                self.forget_reference(target.channel_id)
         return await self.writer.write(record)
 
     async def close(self) -> None:
@@ -321,6 +340,7 @@ class InspectionScheduler:
         self._in_flight = 0
         self._wake = asyncio.Event()
         self._fleet: dict[int, Any] = {}
+        self._eligible: list[Candidate] = []
         self._fleet_at: datetime | None = None
         self._probed_at: datetime | None = None
         self._offline_probed_at = datetime.min.replace(tzinfo=UTC)
@@ -339,6 +359,12 @@ class InspectionScheduler:
         if self._fleet_at is None or now - self._fleet_at >= self.config.fleet_refresh:
             async with self.sessions() as session:
                 self._fleet = {e.target.channel_id: e for e in await load_targets(session)}
+            skip = self.config.skip_offline
+            self._eligible = [  # known offline channels are not output-checked (by default)
+                Candidate(e.target.channel_id, e.civil_code, e.point_class)
+                for e in self._fleet.values()
+                if not (skip and e.status == "offline")
+            ]
             self._fleet_at = now
 
     def next_batch(self, now: datetime, size: int) -> list[int]:
@@ -346,33 +372,18 @@ class InspectionScheduler:
         busy = self.inspector.running()
         first = [c for c in dict.fromkeys(self.requested) if c in self._fleet and c not in busy]
         self.requested = []
-        rest = self._due(now, exclude=busy | set(first), limit=size)
-        return (first + rest)[: max(size, len(first))]
-
-    def _candidates(self) -> list[Candidate]:
-        """The loaded fleet less what is not output-checked (known offline, by default)."""
-        skip = self.config.skip_offline
-        return [
-            Candidate(e.target.channel_id, e.civil_code, e.point_class)
-            for e in self._fleet.values()
-            if not (skip and e.status == "offline")
-        ]
-
-    def _due(
-        self, now: datetime, *, exclude: frozenset[int] | set[int] = frozenset(), limit: int | None = None
-    ) -> list[int]:
-        """The channels due at ``now``, in :func:`plan` order."""
         cfg = self.config
-        return plan(
-            self._candidates(),
+        rest = plan(
+            self._eligible,
             self.last,
             now,
             interval=cfg.interval,
             granularity=cfg.granularity,
             class_interval=cfg.class_interval,
-            exclude=exclude,
-            limit=limit,
+            exclude=busy | set(first),
+            limit=size,
         )
+        return (first + rest)[: max(size, len(first))]
 
     async def run(self) -> None:
         await self.resume()
@@ -392,6 +403,10 @@ class InspectionScheduler:
                     continue
                 if self.sweep is None or self.sweep.finished_at is not None:
                     self.sweep = Sweep(now)
+                try:
+                    await self.inspector.prefetch_references(batch)
+                except Exception:  # each inspection reads its own then
+                    log.exception("reading the references of %d channels failed", len(batch))
                 watching = self.inspector.opener.tap.watching()
                 for channel_id in batch:
                     await slots.acquire()
@@ -441,8 +456,10 @@ class InspectionScheduler:
             "interval_s": cfg.interval.total_seconds(),
             "concurrency": cfg.concurrency,
             "fleet": len(self._fleet),
-            "eligible": len(self._candidates()),
-            "due": len(self._due(now)),
+            "eligible": len(self._eligible),
+            "due": count_due(
+                self._eligible, self.last, now, interval=cfg.interval, class_interval=cfg.class_interval
+            ),
             "in_flight": self._in_flight,
             "inspected": self.inspected,
             "sweep": self.sweep.public() if self.sweep else None,

@@ -9,12 +9,12 @@ open ``integrity`` interval is closed and none opened until a picture comes agai
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from xueliang.catalog import Availability, Channel, Device, record_states
@@ -28,12 +28,11 @@ __all__ = [
     "last_inspected",
     "list_findings",
     "list_recent_findings",
-    "load_reference",
+    "load_references",
     "load_targets",
     "prune_findings",
     "record_finding",
     "record_findings",
-    "save_reference",
 ]
 
 
@@ -99,38 +98,41 @@ async def record_findings(session: AsyncSession, records: Sequence[FindingRecord
     )
     diagnosed = {r.channel_id: r.integrity for r in records if r.integrity is not None}
     await record_states(session, "integrity", diagnosed, at)
-    for r in records:
-        if r.integrity is None:  # no picture: neither intact nor diagnosable
-            await session.execute(
-                update(Availability)
-                .where(
-                    Availability.channel_id == r.channel_id,
-                    Availability.kind == "integrity",
-                    Availability.until.is_(None),
-                )
-                .values(until=r.at)
-                .execution_options(synchronize_session=False)
+    undiagnosed = [r.channel_id for r in records if r.integrity is None]
+    if undiagnosed:  # no picture: neither intact nor diagnosable
+        await session.execute(
+            update(Availability)
+            .where(
+                Availability.channel_id.in_(undiagnosed),
+                Availability.kind == "integrity",
+                Availability.until.is_(None),
             )
-    for r, finding in zip(records, findings, strict=True):
-        if r.reference is not None:
-            await save_reference(session, r.channel_id, r.reference, r.at, r.reference_by, finding.id)
+            .values(until=case({c: at[c] for c in undiagnosed}, value=Availability.channel_id))
+            .execution_options(synchronize_session=False)
+        )
+    references = [
+        ChannelReference(
+            channel_id=r.channel_id, data=r.reference, set_at=r.at, set_by=r.reference_by, finding_id=f.id
+        )
+        for r, f in zip(records, findings, strict=True)
+        if r.reference is not None
+    ]
+    if references:
+        replaced = [x.channel_id for x in references]
+        await session.execute(delete(ChannelReference).where(ChannelReference.channel_id.in_(replaced)))
+        session.add_all(references)
+        await session.flush()
     return findings
 
 
-async def save_reference(
-    session: AsyncSession, channel_id: int, data: bytes, at: datetime, by: str, finding_id: int | None
-) -> None:
-    await session.execute(delete(ChannelReference).where(ChannelReference.channel_id == channel_id))
-    session.add(
-        ChannelReference(channel_id=channel_id, data=data, set_at=at, set_by=by, finding_id=finding_id)
+async def load_references(session: AsyncSession, channel_ids: Collection[int]) -> dict[int, bytes]:
+    """The reference pictures of these channels (those that have one)."""
+    rows = await session.execute(
+        select(ChannelReference.channel_id, ChannelReference.data).where(
+            ChannelReference.channel_id.in_(channel_ids)
+        )
     )
-    await session.flush()
-
-
-async def load_reference(session: AsyncSession, channel_id: int) -> bytes | None:
-    return await session.scalar(
-        select(ChannelReference.data).where(ChannelReference.channel_id == channel_id)
-    )
+    return {channel_id: data for channel_id, data in rows}
 
 
 async def clear_reference(session: AsyncSession, channel_id: int) -> bool:
