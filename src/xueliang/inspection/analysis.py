@@ -17,7 +17,7 @@ import numpy as np
 
 from xueliang.inspection.check import Capture, FailureClass, OutputFailure
 from xueliang.media import MediaFrame
-from xueliang.quality import ANALYSIS_SIZE, Diagnosis, Reference, Thresholds, diagnose, make_reference
+from xueliang.quality import ANALYSIS_SIZE, Diagnosis, Reference, Thresholds, diagnose_with_reference
 
 __all__ = [
     "Analysis",
@@ -142,8 +142,8 @@ def analyse_capture(
         except OutputFailure:
             previous = None
     ref = reference_from_bytes(reference) if reference is not None else None
-    result = diagnose(picture, previous=previous, reference=ref, thresholds=thresholds)
+    result, view = diagnose_with_reference(picture, previous=previous, reference=ref, thresholds=thresholds)
     new_reference = None
     if make_reference_if == "always" or (make_reference_if == "healthy" and ref is None and result.ok):
-        new_reference = reference_to_bytes(make_reference(picture, thresholds=thresholds))
+        new_reference = reference_to_bytes(view)
     return Analysis(result, width, height, _jpeg(picture), new_reference, dict(result.metrics))

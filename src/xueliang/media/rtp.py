@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 from collections import deque
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from xueliang.media.errors import RtpError
 
@@ -227,6 +228,15 @@ class RtpStats:
     oversized_frames: int = 0  # frames dropped for exceeding max_frame_size
 
 
+class _Received(NamedTuple):
+    """What the receiver keeps of a packet of its stream."""
+
+    sequence_number: int
+    timestamp: int
+    marker: bool
+    payload: bytes
+
+
 @dataclass(slots=True)
 class _Assembly:
     timestamp: int
@@ -269,10 +279,10 @@ class RtpReceiver:
         self.stats = RtpStats()
         self._next: int | None = None  # extended sequence number expected next
         self._highest = -1
-        self._waiting: dict[int, tuple[RtpPacket, float]] = {}
+        self._waiting: dict[int, tuple[_Received, float]] = {}
         self._lost_recent: deque[int] = deque(maxlen=_LOST_MEMORY)
         self._lost_set: set[int] = set()
-        self._probation: tuple[RtpPacket, float] | None = None
+        self._probation: tuple[_Received, float] | None = None
         self._gap = False
         self._current: _Assembly | None = None
         self._started = False  # nothing released yet: the expected number may move back
@@ -281,6 +291,11 @@ class RtpReceiver:
 
     def push(self, data: bytes, now: float) -> list[RtpFrame]:
         """Feed one datagram (or one RFC 4571 frame) received at ``now``."""
+        if len(data) >= 12 and data[0] == 0x80:
+            # version 2 without padding, extension or CSRCs (what devices send): the fixed
+            # header is all there is to read, the rest is payload
+            _, b1, seq, ts, ssrc = _HEADER.unpack_from(data)
+            return self._accept(ssrc, _Received(seq, ts, b1 >= 0x80, bytes(data[12:])), now)
         try:
             packet = parse_rtp(data)
         except RtpError:
@@ -290,9 +305,13 @@ class RtpReceiver:
 
     def push_packet(self, packet: RtpPacket, now: float) -> list[RtpFrame]:
         """Feed an already parsed packet."""
+        received = _Received(packet.sequence_number, packet.timestamp, packet.marker, packet.payload)
+        return self._accept(packet.ssrc, received, now)
+
+    def _accept(self, ssrc: int, packet: _Received, now: float) -> list[RtpFrame]:
         if self.ssrc is None:
-            self.ssrc = packet.ssrc
-        elif packet.ssrc != self.ssrc:
+            self.ssrc = ssrc
+        elif ssrc != self.ssrc:
             self.stats.foreign_ssrc += 1
             return []
         out: list[RtpFrame] = []
@@ -352,7 +371,7 @@ class RtpReceiver:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _confirm_restart(self, packet: RtpPacket, now: float, out: list[RtpFrame]) -> bool:
+    def _confirm_restart(self, packet: _Received, now: float, out: list[RtpFrame]) -> bool:
         """RFC 3550 A.1: a large jump is a restart only if the next packet follows it."""
         probation = self._probation
         if probation is None or (probation[0].sequence_number + 1) & 0xFFFF != (packet.sequence_number):
@@ -410,7 +429,7 @@ class RtpReceiver:
         self._next = first + 1
         self._deliver(packet, out)
 
-    def _deliver(self, packet: RtpPacket, out: list[RtpFrame]) -> None:
+    def _deliver(self, packet: _Received, out: list[RtpFrame]) -> None:
         cur = self._current
         if cur is not None and packet.timestamp != cur.timestamp:
             if self._gap:

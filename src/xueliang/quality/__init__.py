@@ -9,7 +9,7 @@ configurable decision thresholds.  :mod:`xueliang.quality.evalset` (needs scikit
 builds the labelled evaluation set.
 """
 
-from .detect import ANALYSIS_SIZE, diagnose, make_reference
+from .detect import ANALYSIS_SIZE, diagnose, diagnose_with_reference, make_reference
 from .model import Defect, DefectKind, Diagnosis, Reference, Thresholds
 
 __all__ = [
@@ -20,5 +20,6 @@ __all__ = [
     "Reference",
     "Thresholds",
     "diagnose",
+    "diagnose_with_reference",
     "make_reference",
 ]

@@ -29,7 +29,7 @@ import numpy as np
 
 from .model import Defect, DefectKind, Diagnosis, Reference, Thresholds
 
-__all__ = ["ANALYSIS_SIZE", "diagnose", "make_reference"]
+__all__ = ["ANALYSIS_SIZE", "diagnose", "diagnose_with_reference", "make_reference"]
 
 #: Analysis size (width, height).  Larger frames are downscaled once to about this many
 #: pixels, keeping their aspect ratio; smaller frames are analysed as they are.
@@ -779,7 +779,10 @@ def make_reference(frame: np.ndarray, *, thresholds: Thresholds | None = None) -
     """Build a camera's reference view (blur baseline, thumbnail) from a healthy frame."""
     t = thresholds or Thresholds()
     f = _analyse(frame)
-    noise_e = _noise_energy(f)
+    return _reference(f, t, _noise_energy(f))
+
+
+def _reference(f: _Frame, t: Thresholds, noise_e: float) -> Reference:
     sharpness, texture_share = _sharpness(f, t, noise_e)
     # clearly textured blocks only, so that a re-exposed view does not read as covered
     textured = (f.sigma >= 2 * t.occlusion_sigma) & (f.e2 - noise_e / 4.0 >= 4 * t.occlusion_energy)
@@ -806,6 +809,27 @@ def diagnose(
     """
     t = thresholds or Thresholds()
     f = _analyse(frame)
+    return _diagnose(f, t, _noise_energy(f), previous, reference)
+
+
+def diagnose_with_reference(
+    frame: np.ndarray,
+    *,
+    previous: np.ndarray | None = None,
+    reference: Reference | None = None,
+    thresholds: Thresholds | None = None,
+) -> tuple[Diagnosis, Reference]:
+    """:func:`diagnose` and :func:`make_reference` of the same frame, analysed once (an
+    inspection keeps the reference when the camera has none and the picture is healthy)."""
+    t = thresholds or Thresholds()
+    f = _analyse(frame)
+    noise_e = _noise_energy(f)
+    return _diagnose(f, t, noise_e, previous, reference), _reference(f, t, noise_e)
+
+
+def _diagnose(
+    f: _Frame, t: Thresholds, noise_e: float, previous: np.ndarray | None, reference: Reference | None
+) -> Diagnosis:
     scores: dict[str, float] = {}
     metrics: dict[str, float] = {}
 
@@ -814,7 +838,6 @@ def diagnose(
         metrics.update(result[1])
 
     add(DefectKind.SIGNAL_LOSS, _signal_loss(f, t))
-    noise_e = _noise_energy(f)
     reference_view = reference
     if reference is not None:
         add(DefectKind.SCENE_CHANGE, _scene_change(f, reference, t))
