@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import random
 import struct
+from dataclasses import replace
 
 import pytest
 
@@ -182,6 +183,22 @@ def test_frames_are_released_once_the_startup_hold_ends() -> None:
     for w in packets[8:12]:  # steady state: in-order packets flow straight through
         out += rx.push(w, 0.0)
     assert [f.payload for f in out] == payloads[:3]
+
+
+def test_packets_with_csrcs_extension_or_padding_assemble_like_plain_ones() -> None:
+    """Plain packets take the receiver's short way (fixed header only); the others are
+    parsed in full. Both give the same frames."""
+    payloads, packets = stream(6)
+    rich = []
+    for i, wire in enumerate(packets):
+        p = parse_rtp(wire)
+        extras = [
+            {"csrcs": (7, 8)},
+            {"extension": RtpHeaderExtension(0xBEDE, b"\x10\x01\x00\x00")},
+            {"padding": 4},
+        ][i % 3]
+        rich.append(build_rtp(replace(p, **extras)))
+    assert [f.payload for f in feed(RtpReceiver(SSRC), rich)] == payloads
 
 
 def test_sequence_wrap_and_reordering() -> None:

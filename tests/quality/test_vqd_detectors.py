@@ -6,7 +6,15 @@ import cv2
 import numpy as np
 import pytest
 
-from xueliang.quality import DefectKind, Diagnosis, Thresholds, diagnose, evalset, make_reference
+from xueliang.quality import (
+    DefectKind,
+    Diagnosis,
+    Thresholds,
+    diagnose,
+    diagnose_with_reference,
+    evalset,
+    make_reference,
+)
 
 from .conftest import camera_like, sample_photo
 
@@ -188,6 +196,17 @@ def test_bright_occluder_needs_the_reference(photo: np.ndarray) -> None:
     covered[:, :352] = (200, 200, 200)
     reference = make_reference(photo)
     assert K.OCCLUSION in kinds(diagnose(covered, reference=reference))
+
+
+def test_diagnose_with_reference_is_both_calls_in_one(photo: np.ndarray) -> None:
+    earlier = make_reference(photo)
+    covered = photo.copy()
+    covered[:, :352] = (200, 200, 200)
+    diagnosis, view = diagnose_with_reference(covered, previous=photo, reference=earlier)
+    assert diagnosis == diagnose(covered, previous=photo, reference=earlier)
+    alone = make_reference(covered)
+    assert (view.sharpness, view.texture_share) == (alone.sharpness, alone.texture_share)
+    assert np.array_equal(view.thumbnail, alone.thumbnail) and np.array_equal(view.textured, alone.textured)
 
 
 @pytest.mark.parametrize("screen", [(0, 0, 0), (16, 16, 16), (255, 0, 0), (200, 30, 20)])
