@@ -86,6 +86,7 @@ def _due(
     exclude: frozenset[int] | set[int],
 ) -> Iterator[tuple[Candidate, float]]:
     """The candidates due at ``now`` with the timestamp they became due (-inf: never inspected)."""
+    classes: dict[int, tuple[datetime, timedelta]] = {}  # point class -> (due if at or before, interval)
     for c in candidates:
         if c.channel_id in exclude:
             continue
@@ -93,6 +94,9 @@ def _due(
         if previous is None:
             yield c, -math.inf
             continue
-        due_at = previous + interval * scale.get(c.point_class, 1.0)
-        if due_at <= now:
-            yield c, due_at.timestamp()
+        rule = classes.get(c.point_class)
+        if rule is None:
+            every = interval * scale.get(c.point_class, 1.0)
+            rule = classes[c.point_class] = (now - every, every)
+        if previous <= rule[0]:
+            yield c, (previous + rule[1]).timestamp()
