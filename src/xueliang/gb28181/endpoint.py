@@ -463,7 +463,8 @@ class SipEndpoint:
         self._transactions.pop(tx.key, None)
         if not tx.is_client:
             self._by_response.pop(_response_key(tx.request), None)
-        accepted = self._accepted_client if tx.is_client else self._accepted_server
-        for pair, key in list(accepted.items()):
-            if key == tx.key:
+        if tx.kind in (Kind.CLIENT_INVITE, Kind.SERVER_INVITE):  # only INVITEs are accepted
+            accepted = self._accepted_client if tx.is_client else self._accepted_server
+            pair = (tx.request.call_id, tx.request.cseq.number)  # its 2xx's: same Call-ID and CSeq
+            if accepted.get(pair) == tx.key:
                 del accepted[pair]

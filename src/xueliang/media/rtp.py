@@ -10,6 +10,7 @@ Pure: bytes in, values out; time is passed in as ``now`` (seconds, any monotonic
 
 from __future__ import annotations
 
+import math
 import struct
 from collections import deque
 from dataclasses import dataclass, field
@@ -286,6 +287,7 @@ class RtpReceiver:
         self._gap = False
         self._current: _Assembly | None = None
         self._started = False  # nothing released yet: the expected number may move back
+        self._held_since = math.inf  # until started: the arrival of the first packet held
 
     # -- input ---------------------------------------------------------------------------
 
@@ -344,6 +346,8 @@ class RtpReceiver:
         else:
             self._highest = ext
         self._waiting[ext] = (packet, now)
+        if not self._started and now < self._held_since:
+            self._held_since = now
         self._release(now, out)
         return out
 
@@ -357,6 +361,8 @@ class RtpReceiver:
         """When ``poll`` next has work to do (None while nothing waits behind a gap)."""
         if not self._waiting:
             return None
+        if not self._started:
+            return self._held_since + self.max_delay
         return min(t for _, t in self._waiting.values()) + self.max_delay
 
     def flush(self) -> list[RtpFrame]:
@@ -393,9 +399,9 @@ class RtpReceiver:
     def _release(self, now: float, out: list[RtpFrame]) -> None:
         waiting = self._waiting
         if not self._started:
-            # Hold the first packets like a gap, so that startup reordering is repaired too.
-            oldest = min(t for _, t in waiting.values())
-            if len(waiting) < self.reorder_window and now - oldest < self.max_delay:
+            # Hold the first packets like a gap, so that startup reordering is repaired too
+            # (nothing has left the hold yet: the oldest is the earliest arrival).
+            if len(waiting) < self.reorder_window and now - self._held_since < self.max_delay:
                 return
             self._started = True
         while waiting:
