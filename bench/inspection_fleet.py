@@ -95,17 +95,19 @@ def main() -> None:
             print(f"fleet online and planned {time.monotonic() - started:.0f} s after the simulator started")
             cpu0 = {p.pid: _tree_cpu_seconds(p.pid) for p in (serve, sim)}
             latencies: list[float] = []
+            in_flight: list[int] = []
             status: dict = {}
             while True:
                 status = client.get("/inspection/status").json()
                 last = status["last_sweep"]
                 if last is not None and last["inspected"] >= args.channels * 0.9 and status["due"] == 0:
                     break
+                if status["sweep"] is not None and status["sweep"]["finished_at"] is None:
+                    in_flight.append(status["in_flight"])
                 latencies += _api_latencies(client)
                 time.sleep(1)
             cpu = {pid: _tree_cpu_seconds(pid) - before for pid, before in cpu0.items()}
-            recent = client.get("/findings", params={"page_size": 500}).json()["items"]
-            checks = [f["duration_ms"] / 1000 for f in recent]
+            checks = _sweep_durations(client, last["inspected"])
             last = status["last_sweep"]
             summary = client.get("/stats/summary").json()
             outcomes = {k: summary[k] for k in ("channels", "online_rate", "output_rate", "integrity_rate")}
@@ -140,8 +142,10 @@ def main() -> None:
         f"{'naive (one at a time)':34}{60 / naive_each:>14.0f}{naive_total / 60:>10.1f} min",
         f"{'inspection plane':34}{last['inspected'] / seconds * 60:>14.0f}{seconds / 60:>10.1f} min",
         f"ratio {naive_total / seconds:.1f}x; outcomes {outcomes}",
-        f"one inspection (the last 500): p50 {median_ms(checks) / 1000:.1f} s, "
-        f"p99 {p99_ms(checks) / 1000:.1f} s",
+        f"one inspection (all {len(checks)}): mean {sum(checks) / len(checks):.1f} s, "
+        f"p50 {median_ms(checks) / 1000:.1f} s, p99 {p99_ms(checks) / 1000:.1f} s; "
+        f"in flight during the sweep: mean {sum(in_flight) / max(1, len(in_flight)):.0f} "
+        f"of {args.concurrency}",
         f"CPU during the sweep (of one core, with worker processes): serve {serve_cpu:.0f} %, "
         f"sim {sim_cpu:.0f} %; peak RSS serve {rss['serve']:.0f} MiB, sim {rss['sim']:.0f} MiB",
         f"API during the sweep (GET /channels, /stats/summary; {len(latencies)} requests): "
@@ -162,6 +166,19 @@ def _tree_cpu_seconds(pid: int) -> float:
         with contextlib.suppress(FileNotFoundError):  # a worker that just ended
             total += proc_cpu_seconds(int(child))
     return total
+
+
+def _sweep_durations(client: httpx.Client, count: int) -> list[float]:
+    """Seconds each of the newest ``count`` inspections took (the sweep's)."""
+    out: list[float] = []
+    page = 1
+    while len(out) < count:
+        items = client.get("/findings", params={"page_size": 500, "page": page}).json()["items"]
+        if not items:
+            break
+        out += [f["duration_ms"] / 1000 for f in items]
+        page += 1
+    return out[:count]
 
 
 def _api_latencies(client: httpx.Client) -> list[float]:

@@ -73,6 +73,30 @@ async def test_frames_arrive_in_order_and_decode(transport: str) -> None:
     assert source.receiver is not None and source.receiver.stats.lost == 0
 
 
+@pytest.mark.parametrize("transport", ["UDP", "TCP-passive"])
+async def test_skip_drops_packets_unread_and_resumes_at_a_keyframe(transport: str) -> None:
+    """Asked to skip 1.5 s after the first keyframe, the receiver drops those packets before
+    reassembly; what it yields next is the keyframe 2 s after the first, decodable."""
+    clip = clip_frames(CHANNEL, "normal", "h264", seconds=1)  # one keyframe a second
+    source, sender = await open_pair(transport, clip)
+    try:
+        frames = source.frames()
+        first = await anext(frames)
+        source.skip(1.5)
+        queued = []  # what was received before the skip was asked for
+        while not (frame := await anext(frames)).keyframe:
+            queued.append(frame)
+        later = [frame, await anext(frames), await anext(frames)]
+    finally:
+        await sender.stop()
+        await source.close()
+    assert first.keyframe and all(f.pts - first.pts < 1.5 * 90_000 for f in queued)
+    assert later[0].pts - first.pts == 2 * 90_000, "the skip ended before the keyframe due at +2 s"
+    assert [f.pts - later[0].pts for f in later] == [0, 3600, 7200]
+    assert source.stats.skipped_unread > 10
+    assert len(decode_all(later)) == 3
+
+
 async def test_h265_frames_pass_through() -> None:
     clip = clip_frames(CHANNEL, "normal", "h265", seconds=1)
     source, sender = await open_pair("UDP", clip)

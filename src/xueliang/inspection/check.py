@@ -5,7 +5,9 @@ The stream comes from an injected :data:`StreamOpener` — a GB/T 28181 INVITE, 
 or a viewer's session already open in the media hub (:mod:`xueliang.inspection.openers`) —
 so the check is the same for every kind of camera and is tested against a real PS-over-RTP
 sender. Nothing here decodes: decoding and diagnosis run in a worker pool
-(:mod:`xueliang.inspection.analysis`); this coroutine only waits on sockets.
+(:mod:`xueliang.inspection.analysis`); this coroutine only waits on sockets, and between the
+two keyframes asks the source to skip what it does not need (a GB/T 28181 receiver then drops
+those packets unread).
 
 Every way a camera can fail to deliver a picture ends in :class:`OutputFailure` with one
 :class:`FailureClass`.
@@ -63,6 +65,8 @@ class CheckConfig:
         if self.second_frame_after is not None and self.second_frame_after < 0:
             raise ValueError("second_frame_after must be >= 0 or None")
 
+
+SKIP_MARGIN = 0.5  # seconds before the second keyframe is due that reading resumes
 
 StreamOpener = Callable[[], Awaitable[FrameSource]]
 """``await opener()`` -> an opened stream, or raises :class:`OutputFailure` (or a
@@ -124,6 +128,9 @@ async def capture_keyframes(open_stream: StreamOpener, config: CheckConfig) -> C
             second = None
             if config.second_frame_after is not None:
                 not_before = first.pts + round(config.second_frame_after * CLOCK_RATE)
+                # what comes before the second keyframe need not be read (a camera's clock
+                # and its RTP clock may drift a little apart: a margin)
+                source.skip(config.second_frame_after - SKIP_MARGIN)
                 with contextlib.suppress(OutputFailure):  # one frame is still a finding
                     second = await _next_keyframe(
                         frames, source, config.second_frame_after + config.second_frame_timeout, not_before

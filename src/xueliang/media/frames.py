@@ -80,6 +80,12 @@ class FrameSource(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None: ...
 
+    def skip(self, seconds: float) -> None:
+        """A hint: nothing in the next ``seconds`` of stream time after the last keyframe
+        yielded is wanted (an inspection waiting for a later keyframe). A source may drop
+        that media unread; what it yields next is then a keyframe. By default, ignored."""
+        return None
+
 
 class _Queued(Protocol):
     @property

@@ -126,6 +126,9 @@ class InvitedSource(FrameSource):
         async for frame in self.source.frames():
             yield frame
 
+    def skip(self, seconds: float) -> None:
+        self.source.skip(seconds)
+
     async def close(self) -> None:
         if self._watch is not None:
             self._watch.cancel()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Literal, cast
 
 from xueliang.media.errors import FramingError
-from xueliang.media.frames import FrameQueue, FrameSource, MediaFrame, PtsUnwrapper, iterate_queue
+from xueliang.media.frames import CLOCK_RATE, FrameQueue, FrameSource, MediaFrame, PtsUnwrapper, iterate_queue
 from xueliang.media.h26x import VideoCodec
 from xueliang.media.live_errors import LiveError, SourceClosed, SourceUnavailable
 from xueliang.media.ports import PortRange, bind_socket
@@ -55,6 +55,7 @@ class ReceiverStats:
     connections: int = 0
     frames: int = 0
     skipped_until_keyframe: int = 0
+    skipped_unread: int = 0  # packets dropped unread while the consumer skipped ahead
     framing_errors: int = 0
 
 
@@ -141,6 +142,8 @@ class RtpPsSource(FrameSource):
         self._timer_at = 0.0
         self._unwrap = PtsUnwrapper(33)
         self._need_keyframe = True
+        self._keyframe_ts: int | None = None  # RTP timestamp of the last keyframe delivered
+        self._skip_until: int | None = None  # RTP timestamp the skip ends at
         self._closed = False
 
     # -- phase 1: the port for the SDP offer ------------------------------------------------
@@ -197,6 +200,13 @@ class RtpPsSource(FrameSource):
             raise RuntimeError("frames() needs start() first")
         async for frame in iterate_queue(self._queue, self.no_media_timeout):
             yield frame
+
+    def skip(self, seconds: float) -> None:
+        """Drop the packets of the next ``seconds`` after the last keyframe delivered by their
+        RTP timestamp, before reordering and de-multiplexing them; the stream is taken up
+        afresh at the first packet past that, from its next keyframe."""
+        if self._keyframe_ts is not None and seconds > 0:
+            self._skip_until = (self._keyframe_ts + round(seconds * CLOCK_RATE)) & 0xFFFFFFFF
 
     def fail(self, error: LiveError) -> None:
         """End the stream with ``error`` (e.g. the device sent BYE)."""
@@ -277,9 +287,29 @@ class RtpPsSource(FrameSource):
             if len(self._held) < _PRESTART_PACKETS:
                 self._held.append(data)
             return
+        if self._skip_until is not None:
+            if self._in_skip(data, receiver):
+                stats.skipped_unread += 1
+                return
+            # the first packet past the skip: taken up afresh, from the next keyframe
+            self._skip_until = None
+            receiver = self.receiver = RtpReceiver(
+                receiver.ssrc, reorder_window=self.reorder_window, max_delay=self.max_delay
+            )
+            self._resync()
         loop = asyncio.get_running_loop()
         self._take(receiver.push(data, loop.time()))
         self._arm(loop)
+
+    def _in_skip(self, data: bytes, receiver: RtpReceiver) -> bool:
+        """Whether a packet falls before the end of the skip (by its RTP timestamp, modulo
+        2**32), or is not the stream's at all."""
+        if len(data) < 12:
+            return True
+        if receiver.ssrc is not None and int.from_bytes(data[8:12], "big") != receiver.ssrc:
+            return True
+        assert self._skip_until is not None
+        return bool((int.from_bytes(data[4:8], "big") - self._skip_until) & 0x80000000)
 
     def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
         assert self.receiver is not None
@@ -317,16 +347,17 @@ class RtpPsSource(FrameSource):
             if ps.errors + ps.frames_dropped != before:
                 self._need_keyframe = True
             for frame in frames:
-                self._deliver(frame)
+                if self._deliver(frame) and frame.keyframe:
+                    self._keyframe_ts = rtp_frame.timestamp
 
-    def _deliver(self, frame: PsFrame) -> None:
+    def _deliver(self, frame: PsFrame) -> bool:
         codec = _VIDEO_TYPES.get(frame.stream_type)  # type: ignore[call-overload]
         if codec is None or not frame.is_video or frame.pts is None:
-            return
+            return False
         if self._need_keyframe:
             if not frame.keyframe:
                 self.stats.skipped_until_keyframe += 1
-                return
+                return False
             self._need_keyframe = False
         raw_dts = frame.pts if frame.dts is None else frame.dts
         dts = self._unwrap(raw_dts)
@@ -335,3 +366,4 @@ class RtpPsSource(FrameSource):
         if self._tcp is not None:
             self._tcp.delivered = True
         self._queue.put(MediaFrame(codec, dts + offset, frame.keyframe, frame.data, dts if offset else None))
+        return True
