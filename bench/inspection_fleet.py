@@ -144,8 +144,8 @@ def main() -> None:
         f"ratio {naive_total / seconds:.1f}x; outcomes {outcomes}",
         f"one inspection (all {len(checks)}): mean {sum(checks) / len(checks):.1f} s, "
         f"p50 {median_ms(checks) / 1000:.1f} s, p99 {p99_ms(checks) / 1000:.1f} s; "
-        f"in flight during the sweep: mean {sum(in_flight) / max(1, len(in_flight)):.0f} "
-        f"of {args.concurrency}",
+        f"in flight during the sweep (streams open, and findings being stored): "
+        f"mean {sum(in_flight) / max(1, len(in_flight)):.0f}",
         f"CPU during the sweep (of one core, with worker processes): serve {serve_cpu:.0f} %, "
         f"sim {sim_cpu:.0f} %; peak RSS serve {rss['serve']:.0f} MiB, sim {rss['sim']:.0f} MiB",
         f"API during the sweep (GET /channels, /stats/summary; {len(latencies)} requests): "

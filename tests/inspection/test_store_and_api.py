@@ -87,6 +87,26 @@ async def test_findings_intervals_and_reference(sessions, device):
         await inspector.close()
 
 
+async def test_checked_is_called_once_per_caller_and_a_joined_inspection_stores_once(sessions, device):
+    """The sweep frees a stream's slot at ``checked``: every caller gets it once, the one
+    that joined a running inspection of the same channel too; one finding is stored."""
+    await add_channels(sessions, 1)
+    inspector = make_inspector(sessions, device)
+    calls: list[str] = []
+    try:
+        async with sessions() as session:
+            (entry,) = await load_targets(session, channel_gb(1))
+        first, joined = await asyncio.gather(
+            inspector.inspect(entry.target, checked=lambda: calls.append("first")),
+            inspector.inspect(entry.target, checked=lambda: calls.append("joined")),
+        )
+    finally:
+        await inspector.close()
+    assert first.id == joined.id and sorted(calls) == ["first", "joined"]
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Finding)) == 1
+
+
 async def test_findings_finishing_together_are_written_together(sessions):
     """Many inspections ending at once share transactions; a record whose channel is gone
     fails alone and the others are kept, each with its own times."""

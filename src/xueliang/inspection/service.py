@@ -171,14 +171,23 @@ class Inspector:
         reference_mode: str = "healthy",
         by: str = "auto",
         watching: set[str] | None = None,
+        checked: Callable[[], None] | None = None,
     ) -> Finding:
         """Inspect ``target`` (joins an inspection of it already running, unless the
         reference is being re-set). ``reference_mode``: ``healthy`` (set one from the
-        first healthy picture), ``always`` (set it from this picture), ``never``."""
+        first healthy picture), ``always`` (set it from this picture), ``never``.
+        ``checked`` is called once the stream is closed and the picture diagnosed, before
+        the finding is stored (the sweep gives the stream's slot to the next channel then)."""
         running = self._running.get(target.channel_id)
         if running is not None and reference_mode != "always":
-            return await asyncio.shield(running)
-        task = asyncio.get_running_loop().create_task(self._inspect(target, reference_mode, by, watching))
+            try:
+                return await asyncio.shield(running)
+            finally:
+                if checked is not None:
+                    checked()
+        task = asyncio.get_running_loop().create_task(
+            self._inspect(target, reference_mode, by, watching, checked)
+        )
         self._running[target.channel_id] = task
         task.add_done_callback(
             lambda _: (
@@ -190,7 +199,12 @@ class Inspector:
         return await asyncio.shield(task)
 
     async def _inspect(
-        self, target: StreamTarget, reference_mode: str, by: str, watching: set[str] | None
+        self,
+        target: StreamTarget,
+        reference_mode: str,
+        by: str,
+        watching: set[str] | None,
+        checked: Callable[[], None] | None,
     ) -> Finding:
         reference = await self._reference(target.channel_id)
         via, open_stream = self.opener(target, watching)
@@ -235,6 +249,8 @@ class Inspector:
             )
             if analysis.reference is not None:
                 self.forget_reference(target.channel_id)
+        if checked is not None:
+            checked()
         return await self.writer.write(record)
 
     async def close(self) -> None:
@@ -425,8 +441,16 @@ class InspectionScheduler:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _one(self, target: StreamTarget, watching: set[str], slots: asyncio.Semaphore) -> None:
+        released = False
+
+        def release() -> None:  # once the stream is closed: storing needs no slot
+            nonlocal released
+            if not released:
+                released = True
+                slots.release()
+
         try:
-            finding = await self.inspector.inspect(target, watching=watching)
+            finding = await self.inspector.inspect(target, watching=watching, checked=release)
             self.last[target.channel_id] = finding.at
             self.inspected += 1
             if self.sweep is not None:
@@ -434,8 +458,8 @@ class InspectionScheduler:
         except Exception:
             log.exception("inspection of channel %s failed", target.gb_id)
         finally:
+            release()
             self._in_flight -= 1
-            slots.release()
             if not self._in_flight:
                 self._wake.set()  # the sweep may be over: look now, not at the next idle tick
 
