@@ -108,7 +108,6 @@ def main() -> None:
                 time.sleep(1)
             cpu = {pid: _tree_cpu_seconds(pid) - before for pid, before in cpu0.items()}
             checks = _sweep_durations(client, last["inspected"])
-            last = status["last_sweep"]
             summary = client.get("/stats/summary").json()
             outcomes = {k: summary[k] for k in ("channels", "online_rate", "output_rate", "integrity_rate")}
 

@@ -17,7 +17,14 @@ import numpy as np
 
 from xueliang.inspection.check import Capture, FailureClass, OutputFailure
 from xueliang.media import MediaFrame
-from xueliang.quality import ANALYSIS_SIZE, Diagnosis, Reference, Thresholds, diagnose_with_reference
+from xueliang.quality import (
+    ANALYSIS_SIZE,
+    Diagnosis,
+    Reference,
+    Thresholds,
+    diagnose,
+    diagnose_with_reference,
+)
 
 __all__ = [
     "Analysis",
@@ -142,8 +149,13 @@ def analyse_capture(
         except OutputFailure:
             previous = None
     ref = reference_from_bytes(reference) if reference is not None else None
-    result, view = diagnose_with_reference(picture, previous=previous, reference=ref, thresholds=thresholds)
     new_reference = None
-    if make_reference_if == "always" or (make_reference_if == "healthy" and ref is None and result.ok):
-        new_reference = reference_to_bytes(view)
+    if make_reference_if == "always" or (make_reference_if == "healthy" and ref is None):
+        result, view = diagnose_with_reference(
+            picture, previous=previous, reference=ref, thresholds=thresholds
+        )
+        if make_reference_if == "always" or result.ok:
+            new_reference = reference_to_bytes(view)
+    else:  # a reference is kept: none is built
+        result = diagnose(picture, previous=previous, reference=ref, thresholds=thresholds)
     return Analysis(result, width, height, _jpeg(picture), new_reference, dict(result.metrics))

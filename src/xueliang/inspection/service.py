@@ -247,11 +247,12 @@ class Inspector:
                 reference=analysis.reference,
                 reference_by=by,
             )
-            if analysis.reference is not None:
-                self.forget_reference(target.channel_id)
         if checked is not None:
             checked()
-        return await self.writer.write(record)
+        finding = await self.writer.write(record)
+        if record.reference is not None:  # once committed: a prefetch now reads the new one
+            self.forget_reference(target.channel_id)
+        return finding
 
     async def close(self) -> None:
         for task in list(self._running.values()):

@@ -184,7 +184,7 @@ class RtpPsSource(FrameSource):
         if self.receiver is not None:
             raise RuntimeError("start() is called once")
         value = None if ssrc is None or ssrc == "" else int(ssrc)
-        self.receiver = RtpReceiver(value, reorder_window=self.reorder_window, max_delay=self.max_delay)
+        self.receiver = self._new_receiver(value)
         if self.address.transport == "TCP-active":
             if remote is None:
                 raise ValueError("TCP-active needs the device's media address")
@@ -293,13 +293,14 @@ class RtpPsSource(FrameSource):
                 return
             # the first packet past the skip: taken up afresh, from the next keyframe
             self._skip_until = None
-            receiver = self.receiver = RtpReceiver(
-                receiver.ssrc, reorder_window=self.reorder_window, max_delay=self.max_delay
-            )
+            receiver = self.receiver = self._new_receiver(receiver.ssrc)
             self._resync()
         loop = asyncio.get_running_loop()
         self._take(receiver.push(data, loop.time()))
         self._arm(loop)
+
+    def _new_receiver(self, ssrc: int | None) -> RtpReceiver:
+        return RtpReceiver(ssrc, reorder_window=self.reorder_window, max_delay=self.max_delay)
 
     def _in_skip(self, data: bytes, receiver: RtpReceiver) -> bool:
         """Whether a packet falls before the end of the skip (by its RTP timestamp, modulo
