@@ -13,6 +13,7 @@ connects, so the sender listens).
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import logging
@@ -36,7 +37,7 @@ _PS_CLOCK = 1 << 33
 _MAX_BACKLOG = 4 << 20
 
 
-class ClipPacer:
+class ClipPacer(abc.ABC):
     """Frames -> ``(due, packets)``: ``due`` in seconds from the start, ``packets`` the RTP
     packets of one frame. Loops ``frames`` (when ``loop``), shifting timestamps by the
     clip's duration each time, so the receiver sees one continuous stream. Subclasses say
@@ -73,9 +74,9 @@ class ClipPacer:
         self._index = 0
         self._round = 0
 
+    @abc.abstractmethod
     def payloads(self, frame: MediaFrame, pts: int, dts: int) -> tuple[int, list[bytes]]:
         """The RTP timestamp and payloads of ``frame`` (shifted ``pts``/``dts``)."""
-        raise NotImplementedError
 
     def next(self) -> tuple[float, list[bytes]] | None:
         """The next frame's due time and packets; None at the end of a non-looping clip."""
